@@ -1,0 +1,1 @@
+"""Shared parts of the LIC2020 baselines: data, BERT, metrics, submissions, training."""

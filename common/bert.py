@@ -1,0 +1,114 @@
+"""Build a bert4keras BERT from a Google-format checkpoint, with clear errors.
+
+A Google-format directory holds `bert_config.json`, `bert_model.ckpt.*` and
+`vocab.txt` (BERT, RoBERTa-wwm-ext and the tiny BERT of common.tiny_bert alike).
+"""
+import json
+import os
+from dataclasses import dataclass
+
+from common.env import tf
+from bert4keras.models import build_transformer_model
+
+RECOMPUTE_MODES = (False, "layer")
+
+
+class CheckpointError(ValueError):
+    """A BERT directory or file that cannot be used, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class BertFiles:
+    config: str
+    checkpoint: str  # the prefix, as TensorFlow names it: DIR/bert_model.ckpt
+    vocab: str
+
+    @classmethod
+    def from_dir(cls, bert_dir, config=None, checkpoint=None, vocab=None):
+        """Find the three files in `bert_dir`; explicit paths take precedence."""
+        if bert_dir and not os.path.isdir(bert_dir):
+            raise CheckpointError(f"{bert_dir}: no such directory; pass --bert-dir with "
+                                  "bert_config.json, bert_model.ckpt.* and vocab.txt")
+        join = lambda name: os.path.join(bert_dir, name) if bert_dir else None  # noqa: E731
+        files = cls(config or join("bert_config.json"),
+                    checkpoint or _find_checkpoint(bert_dir),
+                    vocab or join("vocab.txt"))
+        files.check()
+        return files
+
+    def check(self):
+        """Raise CheckpointError unless the files exist and agree with each other."""
+        for path, what in ((self.config, "bert_config.json"), (self.vocab, "vocab.txt")):
+            if not path or not os.path.isfile(path):
+                raise CheckpointError(f"{path}: missing {what}; a Google-format BERT "
+                                      "directory holds bert_config.json, bert_model.ckpt.* and vocab.txt")
+        if not self.checkpoint or not os.path.isfile(self.checkpoint + ".index"):
+            raise CheckpointError(f"{self.checkpoint}.index: missing checkpoint; expected "
+                                  "bert_model.ckpt.index and bert_model.ckpt.data-* beside bert_config.json")
+        config = self.read_config()
+        with open(self.vocab, encoding="utf-8") as f:
+            vocab_size = sum(1 for line in f if line.strip())
+        if vocab_size != config.get("vocab_size"):
+            raise CheckpointError(
+                f"{self.vocab}: {vocab_size} tokens but {self.config} says vocab_size="
+                f"{config.get('vocab_size')}; use the vocab.txt that came with this checkpoint")
+
+    def read_config(self):
+        try:
+            with open(self.config, encoding="utf-8") as f:
+                return json.load(f)
+        except json.JSONDecodeError as e:
+            raise CheckpointError(f"{self.config}: not valid JSON ({e})") from None
+
+
+def _find_checkpoint(bert_dir):
+    if not bert_dir:
+        return None
+    prefixes = sorted(name[:-len(".index")] for name in os.listdir(bert_dir) if name.endswith(".index"))
+    if "bert_model.ckpt" in prefixes or not prefixes:
+        return os.path.join(bert_dir, "bert_model.ckpt")
+    return os.path.join(bert_dir, prefixes[0])
+
+
+def build_bert(files, recompute=False, load_weights=True, **kwargs):
+    """Return the bert4keras Transformer for `files` (`.model` is the Keras model).
+
+    recompute: False, or "layer" to recompute each attention/feed-forward layer
+    in the backward pass (bert4keras's scheme). `load_weights=False` builds the
+    architecture only, for a model directory whose trained weights come next.
+    """
+    if recompute not in RECOMPUTE_MODES:
+        raise ValueError(f"recompute must be one of {RECOMPUTE_MODES}, got {recompute!r}")
+    config = files.read_config()
+    kwargs.setdefault("model", "bert")
+    transformer = build_transformer_model(
+        config_path=files.config, return_keras_model=False, **kwargs)
+    if recompute == "layer":
+        for layer in transformer.model.layers:
+            layer.recompute = True
+    if load_weights:
+        _check_checkpoint(transformer, files.checkpoint, config)
+        transformer.load_weights_from_checkpoint(files.checkpoint)
+    return transformer
+
+
+def _check_checkpoint(transformer, checkpoint, config):
+    """Compare the variables the model needs with those in the checkpoint."""
+    try:
+        stored = dict(tf.train.list_variables(checkpoint))
+    except Exception as e:  # TensorFlow's own message is long; keep its first line
+        raise CheckpointError(f"{checkpoint}: cannot read checkpoint ({str(e).splitlines()[0]})") from None
+    for layer_name, names in transformer.variable_mapping().items():
+        name = transformer.prefixed(layer_name)
+        if name not in transformer.layers:
+            continue
+        for weight, var in zip(transformer.layers[name].trainable_weights, names):
+            if var not in stored:
+                raise CheckpointError(
+                    f"{checkpoint}: lacks variable {var}; is this a Google-format BERT "
+                    f"checkpoint for {config.get('num_hidden_layers')} layers?")
+            expected, found = tuple(weight.shape), tuple(stored[var])
+            if found != expected:
+                raise CheckpointError(f"{checkpoint}: variable {var} has shape {found}, "
+                                      f"bert_config.json asks for {expected}")
+

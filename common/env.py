@@ -1,0 +1,60 @@
+"""The one place that prepares TensorFlow and bert4keras for this stack.
+
+Import this module before anything that imports tensorflow or bert4keras:
+`from common import env` at the top of a script is enough.
+"""
+import functools
+import os
+import warnings
+
+# bert4keras must see tf.keras (tf_keras 2.x), not Keras 3.
+os.environ["TF_KERAS"] = "1"
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+# bert4keras decides at import time whether its layers may recompute; we enable
+# the machinery here and switch it per layer at build time (see common.bert).
+os.environ["RECOMPUTE"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ start-up chatter
+# bert4keras 0.11.5 still imports distutils, which is deprecated.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="bert4keras")
+# bert4keras reuses one initializer instance per layer; the checkpoint overwrites those values anyway.
+warnings.filterwarnings("ignore", message="The initializer .* is unseeded")
+
+import tensorflow as tf  # noqa: E402
+from tensorflow.python.eager import record  # noqa: E402
+from tensorflow.python.util import tf_inspect  # noqa: E402
+
+import bert4keras.backend as _backend  # noqa: E402
+
+# TF 2.21 moved tape.stop_recording to eager.record; bert4keras's recompute needs it.
+_backend.tape.stop_recording = record.stop_recording
+# bert4keras's recompute wrapper re-records the op itself; give it the function it expects.
+_backend.tape.record_operation = record.record_operation
+
+_recompute_once = _backend.recompute_grad
+
+
+def _switchable_recompute(call):
+    """Decorate a layer's call so it recomputes only when the layer asks for it.
+
+    bert4keras applies its decorator to every layer class at import; we keep
+    both versions and let `layer.recompute` (set by common.bert) choose.
+    """
+    recomputed = _recompute_once(call)
+    accepted = set(tf_inspect.getfullargspec(call).args)
+
+    @functools.wraps(call)
+    def inner(self, inputs, **kwargs):
+        if getattr(self, "recompute", False):
+            return recomputed(self, inputs, **kwargs)
+        # Keras passes mask/training to a **kwargs signature; not every call takes them
+        return call(self, inputs, **{k: v for k, v in kwargs.items() if k in accepted})
+
+    return inner
+
+
+_backend.recompute_grad = _switchable_recompute
+
+import bert4keras.layers  # noqa: E402,F401  (decorated with the switchable version)
+from bert4keras.backend import keras, K  # noqa: E402
+
+__all__ = ["tf", "keras", "K"]

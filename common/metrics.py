@@ -1,0 +1,172 @@
+"""The official LIC2020 metrics, in plain Python (no TensorFlow).
+
+reading comprehension: DuReader_robust F1/EM (`rc_scores`);
+relation extraction: DuIE 2.0 SPO precision/recall/F1 (`duie_scores`);
+event extraction: DuEE 1.0 argument-level P/R/F1 (`duee_scores`).
+"""
+from collections import Counter
+
+# ---------------------------------------------------------------- DuReader_robust
+
+# The official list; "……" is two characters and so never matches one character.
+RC_PUNCTUATION = {":", "_", "`", "，", "。", "：", "？", "！", "(", ")", "“", "”", "；", "’", "《", "》",
+                  "……", "·", "、", ",", "「", "」", "（", "）", "－", "～", "『", "』", "|"}
+
+
+def _is_cjk(ch):
+    cp = ord(ch)
+    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
+            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
+            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
+
+
+def rc_normalize(text):
+    """Lower-case and drop the official punctuation."""
+    return "".join(ch for ch in text.lower() if ch not in RC_PUNCTUATION)
+
+
+def rc_tokens(text):
+    """Every CJK character and "=" is a token; each run of other characters is one token."""
+    tokens, run = [], ""
+    for ch in text:
+        if _is_cjk(ch) or ch == "=":
+            if run:
+                tokens.append(run)
+                run = ""
+            tokens.append(ch)
+        else:
+            run += ch
+    if run:
+        tokens.append(run)
+    return tokens
+
+
+def longest_common_run(a, b):
+    """Length of the longest common contiguous run of two token lists.
+
+    (bert4keras.snippets has one too, but importing it starts TensorFlow.)
+    """
+    best, previous = 0, [0] * (len(b) + 1)
+    for x in a:
+        current = [0] * (len(b) + 1)
+        for j, y in enumerate(b, 1):
+            if x == y:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
+def rc_f1(answers, prediction):
+    """Best F1 over the gold answers; overlap = longest common run of tokens."""
+    best = 0.0
+    pred = rc_tokens(rc_normalize(prediction))
+    for answer in answers:
+        gold = rc_tokens(rc_normalize(answer))
+        overlap = longest_common_run(gold, pred)
+        if overlap:
+            p, r = overlap / len(pred), overlap / len(gold)
+            best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def rc_em(answers, prediction):
+    return float(any(rc_normalize(a) == rc_normalize(prediction) for a in answers))
+
+
+def rc_scores(references, predictions):
+    """Official-format scores: references {id: [answers]}, predictions {id: answer}."""
+    f1 = em = 0.0
+    skip = 0
+    for qid, answers in references.items():
+        if qid not in predictions:
+            skip += 1
+            continue
+        f1 += rc_f1(answers, predictions[qid])
+        em += rc_em(answers, predictions[qid])
+    total = len(references)
+    return {"F1": f"{100 * f1 / total if total else 0:.3f}", "EM": f"{100 * em / total if total else 0:.3f}",
+            "TOTAL": total, "SKIP": skip}
+
+
+# ---------------------------------------------------------------- DuIE 2.0
+
+def _duie_value(value):
+    value = value.lower()
+    if value.startswith("《") and value.endswith("》"):
+        value = value[1:-1]
+    return value
+
+
+def duie_spo_key(spo):
+    """What the official script compares: predicate, subject, and the whole object dict."""
+    objects = spo["object"] if isinstance(spo["object"], dict) else {"@value": spo["object"]}
+    return (spo["predicate"], _duie_value(spo["subject"]),
+            tuple(sorted((slot, _duie_value(v)) for slot, v in objects.items())))
+
+
+def prf(correct, predicted, gold, digits=4):
+    p = correct / predicted if predicted else 0.0
+    r = correct / gold if gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, digits), "recall": round(r, digits), "f1": round(f, digits)}
+
+
+def duie_scores(gold_sentences, predicted_sentences):
+    """P/R/F1 over SPOs; sentences are dicts with "text" and "spo_list", matched by text."""
+    predicted_by_text = {}
+    for s in predicted_sentences:
+        predicted_by_text.setdefault(s["text"], set()).update(duie_spo_key(spo) for spo in s["spo_list"])
+    gold_by_text = {}
+    for s in gold_sentences:
+        gold_by_text.setdefault(s["text"], set()).update(duie_spo_key(spo) for spo in s["spo_list"])
+    correct = predicted = gold = 0
+    for text, gold_spos in gold_by_text.items():
+        pred_spos = predicted_by_text.get(text, set())
+        correct += len(gold_spos & pred_spos)
+        predicted += len(pred_spos)
+        gold += len(gold_spos)
+    return prf(correct, predicted, gold)
+
+
+# ---------------------------------------------------------------- DuEE 1.0
+
+def char_f1(gold, prediction):
+    """F1 over the characters two strings share (case-insensitive)."""
+    common = sum((Counter(gold.lower()) & Counter(prediction.lower())).values())
+    if not common:
+        return 0.0
+    p, r = common / len(prediction), common / len(gold)
+    return 2 * p * r / (p + r)
+
+
+def duee_scores(gold_sentences, predicted_sentences):
+    """Argument-level P/R/F1.
+
+    gold_sentences: {"id", "event_list"} as in the data files (aliases allowed);
+    predicted_sentences: {"id", "event_list"} as in a submission. Each distinct
+    predicted (event type, role, argument) scores its best character F1 against
+    a not yet matched gold argument of the same event type and role.
+    """
+    predicted_by_id = {s["id"]: s for s in predicted_sentences}
+    score = n_predicted = n_gold = 0.0
+    for sentence in gold_sentences:
+        golds = {}
+        for event in sentence.get("event_list") or []:
+            for arg in event["arguments"]:
+                names = [arg["argument"]] + list(arg.get("alias") or [])
+                golds.setdefault((event["event_type"], arg["role"]), []).append(names)
+                n_gold += 1
+        predicted = {(e["event_type"], a["role"], a["argument"])
+                     for e in predicted_by_id.get(sentence["id"], {}).get("event_list", [])
+                     for a in e["arguments"]}
+        n_predicted += len(predicted)
+        for event_type, role, argument in sorted(predicted):
+            candidates = golds.get((event_type, role), [])
+            if not candidates:
+                continue
+            scores = [max(char_f1(name, argument) for name in names) for names in candidates]
+            best = max(range(len(scores)), key=scores.__getitem__)
+            score += scores[best]
+            candidates.pop(best)
+    return prf(score, n_predicted, n_gold)

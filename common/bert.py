@@ -112,3 +112,18 @@ def _check_checkpoint(transformer, checkpoint, config):
                 raise CheckpointError(f"{checkpoint}: variable {var} has shape {found}, "
                                       f"bert_config.json asks for {expected}")
 
+
+
+def predict_function(model):
+    """A traced `model(inputs, training=False)` that accepts any batch size and length once traced.
+
+    Keras's predict_on_batch retraces for every new padded length; one input
+    signature with unknown dimensions avoids that.
+    """
+    signature = [tf.TensorSpec(t.shape, t.dtype) for t in model.inputs]
+    traced = tf.function(lambda *xs: model(list(xs), training=False), input_signature=signature)
+
+    def call(inputs):
+        outputs = traced(*inputs)
+        return [o.numpy() for o in outputs] if isinstance(outputs, (list, tuple)) else outputs.numpy()
+    return call

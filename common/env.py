@@ -25,6 +25,8 @@ from tensorflow.python.util import tf_inspect  # noqa: E402
 
 import bert4keras.backend as _backend  # noqa: E402
 
+tf.get_logger().setLevel("ERROR")  # TensorFlow's Python warnings would drown the progress output
+
 # TF 2.21 moved tape.stop_recording to eager.record; bert4keras's recompute needs it.
 _backend.tape.stop_recording = record.stop_recording
 # bert4keras's recompute wrapper re-records the op itself; give it the function it expects.

@@ -144,9 +144,10 @@ def duee_scores(gold_sentences, predicted_sentences):
     """Argument-level P/R/F1.
 
     gold_sentences: {"id", "event_list"} as in the data files (aliases allowed);
-    predicted_sentences: {"id", "event_list"} as in a submission. Each distinct
-    predicted (event type, role, argument) scores its best character F1 against
-    a not yet matched gold argument of the same event type and role.
+    predicted_sentences: {"id", "event_list"} as in a submission. Within one
+    event type and role, distinct predicted arguments and gold arguments are
+    paired best score first (each used once); a pair scores the character F1
+    of the prediction with the gold argument or its best alias.
     """
     predicted_by_id = {s["id"]: s for s in predicted_sentences}
     score = n_predicted = n_gold = 0.0
@@ -157,16 +158,18 @@ def duee_scores(gold_sentences, predicted_sentences):
                 names = [arg["argument"]] + list(arg.get("alias") or [])
                 golds.setdefault((event["event_type"], arg["role"]), []).append(names)
                 n_gold += 1
-        predicted = {(e["event_type"], a["role"], a["argument"])
-                     for e in predicted_by_id.get(sentence["id"], {}).get("event_list", [])
-                     for a in e["arguments"]}
-        n_predicted += len(predicted)
-        for event_type, role, argument in sorted(predicted):
-            candidates = golds.get((event_type, role), [])
-            if not candidates:
-                continue
-            scores = [max(char_f1(name, argument) for name in names) for names in candidates]
-            best = max(range(len(scores)), key=scores.__getitem__)
-            score += scores[best]
-            candidates.pop(best)
+        predicted = {}
+        for event in predicted_by_id.get(sentence["id"], {}).get("event_list", []):
+            for arg in event["arguments"]:
+                predicted.setdefault((event["event_type"], arg["role"]), set()).add(arg["argument"])
+        n_predicted += sum(map(len, predicted.values()))
+        for key, arguments in predicted.items():
+            pairs = sorted(((max(char_f1(name, a) for name in names), i, a)
+                            for a in arguments for i, names in enumerate(golds.get(key, []))), reverse=True)
+            used_gold, used_pred = set(), set()
+            for pair_score, i, a in pairs:
+                if i not in used_gold and a not in used_pred:
+                    used_gold.add(i)
+                    used_pred.add(a)
+                    score += pair_score
     return prf(score, n_predicted, n_gold)

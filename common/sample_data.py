@@ -275,8 +275,8 @@ def _write_lines(path, rows):
     _write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
-SIZES = {"reading_comprehension": (600, 100, 100), "relation_extraction": (800, 150, 150),
-         "event_extraction": (800, 150, 150)}
+SIZES = {"reading_comprehension": (1500, 100, 100), "relation_extraction": (2400, 150, 150),
+         "event_extraction": (2400, 150, 150)}
 WRITERS = {"reading_comprehension": write_dureader, "relation_extraction": write_duie,
            "event_extraction": write_duee}
 

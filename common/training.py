@@ -49,27 +49,32 @@ class Batches(keras.utils.Sequence):
     """Batches of examples padded to their own longest example.
 
     examples: anything with a length; `length(example)` gives its token count.
-    collate(list of examples) -> (inputs, targets) of numpy arrays.
+    collate(list of examples) -> what model.fit takes for one batch ((inputs,) or (inputs, targets)).
     With `bucket=True`, examples of similar length share a batch (less padding);
-    batches are shuffled every epoch from a seeded generator.
+    batches are shuffled every epoch, the order a function of (seed, epoch) so
+    that a resumed run sees the batches an uninterrupted one would have.
     """
 
     def __init__(self, examples, batch_size, collate, length=len, shuffle=True, bucket=True, seed=0):
         super().__init__()
         self.examples, self.batch_size, self.collate = list(examples), batch_size, collate
         self.lengths = np.array([length(e) for e in self.examples])
-        self.shuffle, self.bucket, self.rng = shuffle, bucket, np.random.default_rng(seed)
-        self.on_epoch_end()
+        self.shuffle, self.bucket, self.seed = shuffle, bucket, seed
+        self.set_epoch(0)
 
     def on_epoch_end(self):
-        order = self.rng.permutation(len(self.examples)) if self.shuffle else np.arange(len(self.examples))
+        self.set_epoch(self.epoch + 1)
+
+    def set_epoch(self, epoch):
+        self.epoch, rng = epoch, np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.examples)) if self.shuffle else np.arange(len(self.examples))
         if self.bucket:  # sort by length inside chunks of 50 batches: similar lengths, still random
             chunk = self.batch_size * 50
             order = np.concatenate([c[np.argsort(self.lengths[c], kind="stable")]
                                     for c in np.array_split(order, max(1, math.ceil(len(order) / chunk)))])
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         if self.shuffle:
-            self.rng.shuffle(batches)
+            rng.shuffle(batches)
         self.batches = batches
 
     def __len__(self):
@@ -104,9 +109,6 @@ class DevEvaluator(keras.callbacks.Callback):
         self.evaluate, self.output_dir, self.key, self.on_best = evaluate, output_dir, key, on_best
         self.best = -math.inf
         self.writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
-        state = read_resume_state(output_dir)
-        if state:
-            self.best = state["best"]
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = self.evaluate()
@@ -151,28 +153,32 @@ def save_resume_point(model, output_dir, epochs_done, best):
 
 
 def restore_resume_point(model, output_dir):
-    """Restore weights and optimizer state of the last finished epoch; returns the epochs done (0 if none)."""
+    """Restore weights and optimizer state of the last finished epoch; returns its state (None if none)."""
     state = read_resume_state(output_dir)
     if not state:
         print(f"--resume: no resume point in {output_dir}; starting from epoch 1", file=sys.stderr)
-        return 0
+        return None
     model.optimizer.build(model.trainable_variables)  # create slots so they can be restored
     tf.train.Checkpoint(model=model, optimizer=model.optimizer).read(
-        os.path.join(_resume_dir(output_dir), "last")).expect_partial()
+        os.path.join(_resume_dir(output_dir), "last")).assert_consumed()
     print(f"--resume: continuing after epoch {state['epochs_done']} (best dev {state['best']:.4f})")
-    return state["epochs_done"]
+    return state
 
 
 def fit(model, batches, epochs, evaluator, output_dir, resume=False):
     """model.fit with dev scoring after every epoch and, with `resume`, from the last finished epoch."""
-    initial_epoch = restore_resume_point(model, output_dir) if resume else 0
-    if not resume:
-        for name in ("metrics.jsonl",):
-            path = os.path.join(output_dir, name)
+    state = restore_resume_point(model, output_dir) if resume else None
+    initial_epoch = state["epochs_done"] if state else 0
+    if state:
+        evaluator.best = state["best"]
+        batches.set_epoch(initial_epoch)
+    else:  # a fresh run: forget an earlier run's log and resume point
+        for path in (os.path.join(output_dir, "metrics.jsonl"), os.path.join(_resume_dir(output_dir), "state.json")):
             if os.path.exists(path):
                 os.remove(path)
     if initial_epoch >= epochs:
         print(f"all {epochs} epochs already done in {output_dir}")
         return
-    model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, callbacks=[evaluator],
+    # shuffle=False: Batches shuffles itself, reproducibly per epoch
+    model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, callbacks=[evaluator], shuffle=False,
               verbose=1 if sys.stdout.isatty() else 2)

@@ -38,7 +38,7 @@ def check_rc(test_path, submission_path):
     if not isinstance(doc, dict):
         return [f"{submission_path}: expected one JSON object {{question_id: answer}}"], 0
     ids = Counter(q.id for q in load_dureader(test_path, report=False))
-    _check_counts(problems, ids, Counter(doc), "question id")
+    _check_counts(problems, ids, Counter(doc.keys()), "question id")
     problems += [f"{submission_path}: answer of {k!r} is not a string" for k, v in doc.items()
                  if not isinstance(v, str)][:5]
     return problems, len(doc)

@@ -2,7 +2,7 @@
 
 A window is a slice [start, end) of a text's tokens (common.tokenization keeps
 each token's characters, so a window maps back to the text). Consecutive
-windows start `stride` tokens apart; a span of up to `size - stride` tokens
+windows start `stride` tokens apart; a span of fewer than `size - stride` tokens
 that crosses one window's border lies whole in the next window.
 """
 from dataclasses import dataclass

@@ -1,0 +1,35 @@
+# make relation_extraction | event_extraction | reading_comprehension  (train, score dev, predict, validate)
+# make test                                                             (the test suite)
+# Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN, RECOMPUTE=1
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+PIPELINE_ARGS = $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(BERT_DIR),--bert-dir $(BERT_DIR)) \
+	$(if $(OUT),--out $(OUT)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
+	$(if $(MAXLEN),--maxlen $(MAXLEN)) $(if $(RECOMPUTE),--recompute)
+
+.PHONY: install test relation_extraction event_extraction reading_comprehension all clean
+
+install: $(STAMP)
+
+# TensorFlow with its CUDA libraries where nvidia-smi finds a GPU; bert4keras without its
+# dependencies, since its metadata pins keras<=2.3.1 (it runs on tf_keras, see common/env.py).
+$(STAMP): requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	if nvidia-smi > /dev/null 2>&1; then $(VENV)/bin/pip install --quiet "tensorflow[and-cuda]==2.21.*"; fi
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --no-deps bert4keras==0.11.5
+	touch $@
+
+test: install
+	$(PYTHON) -m pytest -q tests
+
+relation_extraction event_extraction reading_comprehension: install
+	$(PYTHON) -m common.pipeline $@ $(PIPELINE_ARGS)
+
+all: relation_extraction event_extraction reading_comprehension
+
+clean:
+	rm -rf outputs .pytest_cache

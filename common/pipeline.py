@@ -1,0 +1,91 @@
+"""One track end to end: train, score dev, predict the test file, validate the submission.
+
+    python -m common.pipeline TRACK [--data-dir DIR] [--bert-dir DIR] [--out DIR] [--epochs N] ...
+
+Without --data-dir and --bert-dir it runs on the embedded default: the sample
+data of common.sample_data and a tiny BERT of common.tiny_bert, generated on
+first use under outputs/, with settings that let the tiny model learn in minutes.
+"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+
+from common.data import find_data_files
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRACKS = ("relation_extraction", "event_extraction", "reading_comprehension")
+SUBMISSION = {"relation_extraction": "submission.zip", "event_extraction": "submission.json",
+              "reading_comprehension": "submission.json"}
+# settings of the embedded default: a tiny BERT learns from scratch, so a high learning rate
+TINY_SETTINGS = {
+    "relation_extraction": {"epochs": 12, "batch_size": 16, "maxlen": 128, "learning_rate": 1e-3},
+    "event_extraction": {"epochs": 12, "batch_size": 16, "maxlen": 128, "learning_rate": 1e-3},
+    "reading_comprehension": {"epochs": 12, "batch_size": 16, "maxlen": 128, "learning_rate": 1e-3},
+}
+
+
+def embedded_default(outputs):
+    """Sample data and a tiny BERT under `outputs` (made once); returns (sample dir, BERT dir)."""
+    from common.sample_data import write_sample_data
+    from common.tiny_bert import texts_of_files, write_tiny_bert
+
+    sample, bert = os.path.join(outputs, "sample_data"), os.path.join(outputs, "tiny_bert")
+    if not os.path.isfile(os.path.join(sample, "done")):
+        write_sample_data(sample)
+        open(os.path.join(sample, "done"), "w").close()
+        print(f"sample data written to {sample}")
+    if not os.path.isfile(os.path.join(bert, "bert_model.ckpt.index")):
+        write_tiny_bert(bert, texts_of_files(sorted(glob.glob(os.path.join(sample, "*", "*.json")))))
+        print(f"tiny BERT written to {bert}")
+    return sample, bert
+
+
+def run(command):
+    print("+ " + " ".join(command), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("track", choices=TRACKS)
+    p.add_argument("--data-dir")
+    p.add_argument("--bert-dir")
+    p.add_argument("--out", help="model directory (default outputs/<track>)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--maxlen", type=int)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--recompute", action="store_true")
+    args = p.parse_args(argv)
+    outputs = os.path.join(ROOT, "outputs")
+    settings = {}
+    if not args.data_dir or not args.bert_dir:
+        sample, bert = embedded_default(outputs)
+        if not args.data_dir:
+            args.data_dir = os.path.join(sample, args.track)
+        if not args.bert_dir:
+            args.bert_dir = bert
+            settings = dict(TINY_SETTINGS[args.track])
+    for key in settings.keys() | {"epochs", "batch_size", "maxlen", "learning_rate"}:
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    out = args.out or os.path.join(outputs, args.track)
+    test = find_data_files(args.track, args.data_dir, need=("test",))["test"]
+    python = sys.executable
+    command = [python, f"{args.track}/train.py", "--data-dir", args.data_dir, "--bert-dir", args.bert_dir,
+               "--output-dir", out]
+    for key, value in sorted(settings.items()):
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    if args.recompute:
+        command.append("--recompute")
+    run(command)
+    submission = os.path.join(out, SUBMISSION[args.track])
+    run([python, f"{args.track}/predict.py", "--model-dir", out, "--input", test, "--output", submission])
+    run([python, "-m", "common.validate", "--track", args.track, "--test", test, "--submission", submission])
+    print(f"\n{args.track}: model in {out}, submission {submission}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,315 @@
+"""DuIE 2.0: label encoding, the subject/object pointer model, and SPO decoding.
+
+The model reads a window of tokens, points at subject starts and ends, then,
+conditioned on one subject (its start and end vectors modulate the encoder
+output through conditional layer normalization), points at object starts and
+ends for every predicate/slot pair of the schema ("饰演/@value", "饰演/inWork", ...).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.tokenization import tokenize
+from common.windows import split_windows
+
+
+@dataclass
+class Labels:
+    """Predicate/slot pairs of a schema, one object pointer pair each."""
+    pairs: list   # [(predicate, slot)]
+    schema: dict  # predicate -> common.data.Predicate
+
+    @classmethod
+    def from_schema(cls, schema):
+        pairs = [(name, slot) for name, p in schema.items()
+                 for slot in ["@value"] + sorted(s for s in p.object_types if s != "@value")]
+        return cls(pairs, schema)
+
+    def index(self, predicate, slot):
+        return self._index[(predicate, slot)]
+
+    def __post_init__(self):
+        self._index = {pair: i for i, pair in enumerate(self.pairs)}
+
+
+# ---------------------------------------------------------------- encoding
+
+@dataclass
+class Example:
+    """One window of one sentence, in model positions (0 is [CLS])."""
+    token_ids: list
+    subjects: dict  # (start, end) -> [(pair, start, end)] ; positions inclusive
+
+
+def _nearest(text, value, anchor):
+    """Start of the occurrence of `value` in `text` nearest to char `anchor`."""
+    starts, i = [], text.find(value)
+    while i >= 0:
+        starts.append(i)
+        i = text.find(value, i + 1)
+    return min(starts, key=lambda s: abs(s - anchor)) if starts else -1
+
+
+def gold_token_spans(tokenized, spo_list, labels):
+    """{subject token span: [(pair, object token span)]} for a sentence, in text token indices.
+
+    The subject is taken at its first occurrence; each object value at its
+    occurrence nearest the subject. Spans that no token covers are left out.
+    """
+    text, found = tokenized.text, {}
+    for spo in spo_list:
+        s_start = text.find(spo["subject"])
+        subject = tokenized.token_span(s_start, s_start + len(spo["subject"]))
+        if subject is None:
+            continue
+        objects = found.setdefault(subject, [])
+        for slot, value in spo["object"].items():
+            o_start = _nearest(text, value, s_start)
+            span = tokenized.token_span(o_start, o_start + len(value))
+            if span is not None:
+                objects.append((labels.index(spo["predicate"], slot), span))
+    return found
+
+
+def make_examples(tokenizer, sentence, labels, maxlen, stride=None):
+    """Training examples of a sentence: one per window, holding the spans whole in it."""
+    tokenized = tokenize(tokenizer, sentence["text"])
+    gold = gold_token_spans(tokenized, sentence["spo_list"], labels)
+    examples = []
+    for w in split_windows(len(tokenized.ids), maxlen - 2, stride):
+        ids = [tokenizer._token_start_id] + tokenized.ids[w.start:w.end] + [tokenizer._token_end_id]
+        subjects = {}
+        for (sf, sl), objects in gold.items():
+            if not w.holds_whole(sf, sl):
+                continue
+            shift = 1 - w.start  # text token index -> model position
+            subjects[(sf + shift, sl + shift)] = [(p, of + shift, ol + shift) for p, (of, ol) in objects
+                                                  if w.holds_whole(of, ol)]
+        examples.append(Example(ids, subjects))
+    return examples
+
+
+def training_rows(examples):
+    """One row per (window, subject); a window without subjects trains the subject head only."""
+    rows = []
+    for ex in examples:
+        if not ex.subjects:
+            rows.append((ex, None))
+        for subject in ex.subjects:
+            rows.append((ex, subject))
+    return rows
+
+
+def collate(rows, n_pairs):
+    """Arrays for a batch of training rows, padded to the batch's longest window."""
+    n = max(len(ex.token_ids) for ex, _ in rows)
+    token_ids = np.zeros((len(rows), n), "int32")
+    subject_labels = np.zeros((len(rows), n, 2), "float32")
+    subject_ids = np.zeros((len(rows), 2), "int32")
+    object_labels = np.zeros((len(rows), n, n_pairs, 2), "float32")
+    has_subject = np.zeros((len(rows), 1), "float32")
+    for i, (ex, subject) in enumerate(rows):
+        token_ids[i, :len(ex.token_ids)] = ex.token_ids
+        for s, e in ex.subjects:
+            subject_labels[i, s, 0] = subject_labels[i, e, 1] = 1
+        if subject is not None:
+            subject_ids[i] = subject
+            has_subject[i] = 1
+            for p, s, e in ex.subjects[subject]:
+                object_labels[i, s, p, 0] = object_labels[i, e, p, 1] = 1
+    segment_ids = np.zeros_like(token_ids)
+    # a dict keyed by input names: Keras would read a 6-tuple as (x, y, sample_weight)
+    return ({"Input-Token": token_ids, "Input-Segment": segment_ids, "subject_labels": subject_labels,
+             "subject_ids_train": subject_ids, "object_labels": object_labels, "has_subject": has_subject},)
+
+
+# ---------------------------------------------------------------- model
+
+def build_models(bert, n_pairs, seed=0):
+    """(train_model, encoder, object_head).
+
+    encoder: [token_ids, segment_ids] -> [hidden states, subject probabilities (B, T, 2)]
+    object_head: [hidden states, subject_ids (B, 2)] -> object probabilities (B, T, n_pairs, 2)
+    train_model: all inputs and labels in, the summed masked binary cross-entropy as its loss.
+    """
+    from common.env import keras, K, tf
+    from bert4keras.layers import LayerNormalization
+
+    init = lambda i: keras.initializers.TruncatedNormal(stddev=0.02, seed=seed + i)  # noqa: E731
+    token_ids, segment_ids = bert.model.inputs
+    hidden = bert.model.output
+    size = K.int_shape(hidden)[-1]
+    subject_dense = keras.layers.Dense(2, activation="sigmoid", kernel_initializer=init(0), name="subject")
+    subject_probs = subject_dense(hidden)
+    encoder = keras.Model(bert.model.inputs, [hidden, subject_probs])
+
+    gather = keras.layers.Lambda(lambda x: tf.concat(
+        [tf.gather(x[0], x[1][:, 0], batch_dims=1), tf.gather(x[0], x[1][:, 1], batch_dims=1)], axis=-1),
+        name="subject_vectors")
+    cond_norm = LayerNormalization(conditional=True, hidden_initializer=init(1), name="subject_conditioned_norm")
+    object_dense = keras.layers.Dense(n_pairs * 2, activation="sigmoid", kernel_initializer=init(2), name="objects")
+    to_pairs = keras.layers.Reshape((-1, n_pairs, 2), name="object_pairs")
+
+    def objects(h, subject_ids):
+        return to_pairs(object_dense(cond_norm([h, gather([h, subject_ids])])))
+
+    h_in = keras.layers.Input((None, size), name="hidden_states")
+    s_in = keras.layers.Input((2,), dtype="int32", name="subject_ids")
+    object_head = keras.Model([h_in, s_in], objects(h_in, s_in))
+
+    subject_labels = keras.layers.Input((None, 2), name="subject_labels")
+    subject_ids = keras.layers.Input((2,), dtype="int32", name="subject_ids_train")
+    object_labels = keras.layers.Input((None, n_pairs, 2), name="object_labels")
+    has_subject = keras.layers.Input((1,), name="has_subject")
+    object_probs = objects(hidden, subject_ids)
+    train_model = keras.Model([token_ids, segment_ids, subject_labels, subject_ids, object_labels, has_subject],
+                              [subject_probs, object_probs])
+    mask = K.cast(K.not_equal(token_ids, 0), "float32")
+    subject_loss = K.sum(K.mean(K.binary_crossentropy(subject_labels, subject_probs), 2) * mask) / K.sum(mask)
+    object_loss = K.sum(K.binary_crossentropy(object_labels, object_probs), [2, 3])  # sum over pairs
+    object_mask = mask * has_subject
+    object_loss = K.sum(object_loss * object_mask) / K.maximum(K.sum(object_mask), 1.0)
+    train_model.add_loss(subject_loss + object_loss)
+    return train_model, encoder, object_head
+
+
+# ---------------------------------------------------------------- decoding
+
+def decode_spans(start_probs, end_probs, length, threshold=0.5):
+    """[(start, end)] positions 1..length: every start above threshold with the nearest end at or after it."""
+    starts = np.flatnonzero(start_probs[1:length + 1] > threshold) + 1
+    ends = np.flatnonzero(end_probs[1:length + 1] > threshold) + 1
+    if not len(starts) or not len(ends):
+        return []
+    nearest = np.searchsorted(ends, starts)  # first end >= start
+    keep = nearest < len(ends)
+    return list(zip(starts[keep].tolist(), ends[nearest[keep]].tolist()))
+
+
+def decode_objects(object_probs, length, threshold=0.5):
+    """[(pair, start, end)] from (T, n_pairs, 2) probabilities, vectorized over pairs."""
+    probs = object_probs[1:length + 1]
+    found = []
+    for p in np.flatnonzero((probs[:, :, 0] > threshold).any(0) & (probs[:, :, 1] > threshold).any(0)):
+        found += [(int(p), s, e) for s, e in decode_spans(object_probs[:, p, 0], object_probs[:, p, 1], length, threshold)]
+    return found
+
+
+def assemble_spos(text, subject, objects, labels):
+    """SPO dicts for one subject from char spans: subject (start, end), objects [(pair, start, end)].
+
+    One SPO per "@value" object of a predicate. The values of another slot
+    join the "@value" objects in text order when there are as many of each
+    (two films, two roles: first with first); otherwise each "@value" object
+    takes the value of that slot nearest to it.
+    """
+    by_predicate = {}
+    for pair, start, end in objects:
+        predicate, slot = labels.pairs[pair]
+        by_predicate.setdefault(predicate, {}).setdefault(slot, set()).add((start, end))
+    spos = []
+    for predicate, slots in by_predicate.items():
+        values = sorted(slots.pop("@value", ()))
+        grouped = {v: {"@value": text[v[0]:v[1]]} for v in values}
+        for slot, spans in slots.items():
+            spans = sorted(spans)
+            if len(spans) == len(values):
+                chosen = zip(values, spans)
+            else:
+                chosen = ((v, min(spans, key=lambda s: (abs(s[0] - v[0]), s))) for v in values)
+            for v, span in chosen:
+                grouped[v][slot] = text[span[0]:span[1]]
+        types = labels.schema[predicate]
+        for v in values:
+            obj = grouped[v]
+            spos.append({"predicate": predicate, "subject": text[subject[0]:subject[1]],
+                         "subject_type": types.subject_type, "object": obj,
+                         "object_type": {slot: types.object_types[slot] for slot in obj}})
+    return spos
+
+
+class Predictor:
+    """Batched prediction: subjects of many windows in one call, all (window, subject) pairs in one more."""
+
+    def __init__(self, tokenizer, encoder, object_head, labels, maxlen, stride=None, batch_size=32):
+        from common.bert import predict_function
+
+        self.tokenizer, self.labels = tokenizer, labels
+        self.encoder, self.object_head = predict_function(encoder), predict_function(object_head)
+        self.maxlen, self.stride, self.batch_size = maxlen, stride, batch_size
+
+    def windows(self, text):
+        tokenized = tokenize(self.tokenizer, text)
+        return tokenized, split_windows(len(tokenized.ids), self.maxlen - 2, self.stride)
+
+    def predict(self, texts, progress=lambda x, **k: x):
+        """SPO lists, one per text, deduplicated across windows."""
+        items = []  # (text index, tokenized, window)
+        for i, text in enumerate(texts):
+            tokenized, windows = self.windows(text)
+            items += [(i, tokenized, w) for w in windows]
+        results = [[] for _ in texts]
+        seen = [set() for _ in texts]
+        for b in progress(range(0, len(items), self.batch_size), desc="predict"):
+            for i, spo in self._predict_windows(items[b:b + self.batch_size]):
+                key = repr(sorted(spo.items()))
+                if key not in seen[i]:
+                    seen[i].add(key)
+                    results[i].append(spo)
+        return results
+
+    def _predict_windows(self, items):
+        cls, sep = self.tokenizer._token_start_id, self.tokenizer._token_end_id
+        batch = [[cls] + t.ids[w.start:w.end] + [sep] for _, t, w in items]
+        n = max(len(ids) for ids in batch)
+        token_ids = np.zeros((len(batch), n), "int32")
+        for k, ids in enumerate(batch):
+            token_ids[k, :len(ids)] = ids
+        hidden, subject_probs = self.encoder([token_ids, np.zeros_like(token_ids)])
+        pairs = []  # (row, subject start, subject end)
+        for k, (_, _, w) in enumerate(items):
+            length = w.end - w.start
+            pairs += [(k, s, e) for s, e in decode_spans(subject_probs[k, :, 0], subject_probs[k, :, 1], length)]
+        for b in range(0, len(pairs), self.batch_size):
+            chunk = pairs[b:b + self.batch_size]
+            rows = np.array([k for k, _, _ in chunk])
+            object_probs = self.object_head(
+                [hidden[rows], np.array([[s, e] for _, s, e in chunk], "int32")])
+            for (k, s, e), probs in zip(chunk, object_probs):
+                i, tokenized, w = items[k]
+                yield from ((i, spo) for spo in self._spos(tokenized, w, (s, e), decode_objects(probs, w.end - w.start)))
+
+    def _spos(self, tokenized, window, subject, objects):
+        """Map positions of a window to text characters, keeping spans held whole by the window."""
+        shift = window.start - 1
+        to_text = lambda s, e: (s + shift, e + shift)  # noqa: E731
+        subject = to_text(*subject)
+        if not window.holds_whole(*subject):
+            return []
+        objects = [(p,) + to_text(s, e) for p, s, e in objects]
+        objects = [(p,) + tokenized.char_span(s, e) for p, s, e in objects if window.holds_whole(s, e)]
+        return assemble_spos(tokenized.text, tokenized.char_span(*subject), objects, self.labels)
+
+
+def decode_gold(tokenizer, sentence, labels, maxlen, stride=None):
+    """SPOs obtained by decoding a sentence's own encoded labels (checks encoding and decoding agree)."""
+    tokenized = tokenize(tokenizer, sentence["text"])
+    spos, seen = [], set()
+    windows = split_windows(len(tokenized.ids), maxlen - 2, stride)
+    for w, ex in zip(windows, make_examples(tokenizer, sentence, labels, maxlen, stride)):
+        (inputs,) = collate(training_rows([ex]), len(labels.pairs))
+        subject_labels, subject_ids, object_labels = (
+            inputs["subject_labels"], inputs["subject_ids_train"], inputs["object_labels"])
+        length = len(ex.token_ids) - 2
+        for s, e in decode_spans(subject_labels[0, :, 0], subject_labels[0, :, 1], length):
+            row = next((r for r, sid in enumerate(subject_ids) if tuple(sid) == (s, e)), None)
+            objects = decode_objects(object_labels[row], length) if row is not None else []
+            shift = w.start - 1
+            subject = tokenized.char_span(s + shift, e + shift)
+            objects = [(p,) + tokenized.char_span(os_ + shift, oe + shift) for p, os_, oe in objects]
+            for spo in assemble_spos(tokenized.text, subject, objects, labels):
+                key = repr(sorted(spo.items()))
+                if key not in seen:
+                    seen.add(key)
+                    spos.append(spo)
+    return spos

@@ -1,0 +1,34 @@
+"""Shared fixtures: the sample data and a tiny BERT, made once per test session."""
+import glob
+import os
+
+import pytest
+
+from common import env  # noqa: F401  (prepares TensorFlow before anything imports it)
+from common.sample_data import write_sample_data
+from common.tiny_bert import texts_of_files, write_tiny_bert
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    write_sample_data(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(sample_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny_bert")
+    write_tiny_bert(str(out), texts_of_files(sorted(glob.glob(os.path.join(sample_dir, "*", "*.json")))))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tiny_bert_dir):
+    from common.tokenization import load_tokenizer
+    return load_tokenizer(os.path.join(tiny_bert_dir, "vocab.txt"))
+
+
+def write_lines(path, lines):
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)

@@ -1,0 +1,85 @@
+"""DuIE label encoding and decoding, without training a model."""
+import os
+
+import numpy as np
+import pytest
+
+from common.data import load_duie, load_duie_schema
+from common.metrics import duie_spo_key
+from relation_extraction import spo
+
+SCHEMA = os.path.join("common", "resources", "duie2_schema.json")
+
+
+@pytest.fixture(scope="module")
+def labels():
+    return spo.Labels.from_schema(load_duie_schema(SCHEMA))
+
+
+def keys(spos):
+    return sorted(duie_spo_key(s) for s in spos)
+
+
+def S(p, s, **objects):
+    return {"predicate": p, "subject": s, "object": {k.replace("value", "@value"): v for k, v in objects.items()}}
+
+
+def test_real_schema_has_55_pairs(labels):
+    assert len(labels.pairs) == 55
+    assert ("饰演", "inWork") in labels.pairs and ("获奖", "period") in labels.pairs
+
+
+def test_round_trip_of_every_sample_sentence(sample_dir, tokenizer, labels):
+    sentences = load_duie(str(sample_dir / "relation_extraction" / "train_data.json"), labels.schema)
+    mismatched = [s["text"] for s in sentences
+                  if keys(spo.decode_gold(tokenizer, s, labels, 128)) != keys(s["spo_list"])]
+    assert not mismatched, mismatched[:3]
+
+
+@pytest.mark.parametrize("text, spos", [
+    # one subject, two objects of one predicate: two SPOs, not one merged
+    ("《春风》由张三和李四主演。", [S("主演", "春风", value="张三"), S("主演", "春风", value="李四")]),
+    # complex predicate, two films: each role keeps its own film
+    ("王五在《甲传》中饰演赵一，在《乙记》中饰演钱二。",
+     [S("饰演", "王五", value="赵一", inWork="甲传"), S("饰演", "王五", value="钱二", inWork="乙记")]),
+    ("2001年1月2日，孙七凭借《夜》获得金鸡奖。", [S("获奖", "孙七", value="金鸡奖", inWork="夜", onDate="2001年1月2日")]),
+    # overlapping spans: the place inside the school's name
+    ("周八毕业于北京大学，祖籍北京。", [S("毕业院校", "周八", value="北京大学"), S("祖籍", "周八", value="北京")]),
+    # a subject that is also an object
+    ("吴九的妻子是郑十。", [S("妻子", "吴九", value="郑十"), S("丈夫", "郑十", value="吴九")]),
+    # English, digits and spaces in spans
+    ("Apple Inc成立于1976年4月1日。", [S("成立日期", "Apple Inc", value="1976年4月1日")]),
+])
+def test_encode_decode_cases(tokenizer, labels, text, spos):
+    sentence = {"text": text, "spo_list": spos}
+    decoded = spo.decode_gold(tokenizer, sentence, labels, 64)
+    assert keys(decoded) == keys(spos)
+    for d in decoded:
+        assert d["subject"] in text and all(v in text for v in d["object"].values())
+        assert d["subject_type"] == labels.schema[d["predicate"]].subject_type
+
+
+def test_long_text_spos_beyond_the_first_window(tokenizer, labels):
+    filler = "这是一段很长的说明文字。" * 30
+    text = filler + "吴九的妻子是郑十。" + filler
+    sentence = {"text": text, "spo_list": [S("妻子", "吴九", value="郑十")]}
+    assert keys(spo.decode_gold(tokenizer, sentence, labels, 64)) == keys(sentence["spo_list"])
+
+
+def test_decode_spans_pairs_each_start_with_nearest_end():
+    starts = np.array([0, .9, 0, 0, .8, 0, 0, 0])
+    ends = np.array([0, 0, .9, 0, 0, 0, .7, 0])
+    assert spo.decode_spans(starts, ends, 6) == [(1, 2), (4, 6)]
+    assert spo.decode_spans(starts, ends, 5) == [(1, 2)]  # nothing past the length
+    assert spo.decode_spans(np.zeros(8), ends, 6) == []
+
+
+def test_assemble_attaches_slots_to_the_nearest_value(labels):
+    text = "甲在A中演B，在CC中演DD"
+    objects = [(labels.index("饰演", "@value"), 5, 6), (labels.index("饰演", "inWork"), 2, 3),
+               (labels.index("饰演", "@value"), 12, 14), (labels.index("饰演", "inWork"), 8, 10)]
+    spos = spo.assemble_spos(text, (0, 1), objects, labels)
+    assert sorted(tuple(sorted(s["object"].items())) for s in spos) == [
+        (("@value", "B"), ("inWork", "A")), (("@value", "DD"), ("inWork", "CC"))]
+    # a slot without any "@value" object makes no SPO
+    assert spo.assemble_spos(text, (0, 1), [(labels.index("饰演", "inWork"), 2, 3)], labels) == []

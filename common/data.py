@@ -234,7 +234,8 @@ def load_duee(path, schema=None, report=True):
                     continue
                 skips.keep()
                 arguments.append((event_type, role, start, value))
-        sentences.append({"id": sid, "text": text, "arguments": arguments, "line": lineno})
+        sentences.append({"id": sid, "text": text, "arguments": arguments, "line": lineno,
+                          "event_list": obj.get("event_list") or []})  # as given, aliases and all, for scoring
     if report:
         skips.report()
     return sentences

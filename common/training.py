@@ -19,14 +19,17 @@ def seed_everything(seed):
 
 
 class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from 0 to `peak` over `warmup_steps`, then linear decay to 0 at `total_steps`."""
+    """Linear warm-up to `peak` over `warmup_steps`, then linear decay to 0 at `total_steps`.
+
+    Step 0 (the first update) already gets peak / warmup_steps, not 0.
+    """
 
     def __init__(self, peak, total_steps, warmup_steps):
         self.peak, self.total_steps, self.warmup_steps = peak, max(1, total_steps), max(1, warmup_steps)
 
     def __call__(self, step):
         step = tf.cast(step, tf.float32)
-        warm = step / self.warmup_steps
+        warm = (step + 1) / self.warmup_steps
         decay = (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps)
         return self.peak * tf.maximum(0.0, tf.minimum(warm, decay))
 

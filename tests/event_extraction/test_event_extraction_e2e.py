@@ -1,0 +1,84 @@
+"""Train on the sample data with a tiny BERT, predict, validate; a real-size schema trains one step."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from common.validate import validate
+from tests.conftest import write_lines
+
+
+def run(*args):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ee_model")
+    result = run("event_extraction/train.py", "--data-dir", str(sample_dir / "event_extraction"),
+                 "--bert-dir", str(tiny_bert_dir), "--output-dir", str(out), "--epochs", "4",
+                 "--batch-size", "16", "--maxlen", "128", "--learning-rate", "1e-3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
+    records = [json.loads(line) for line in open(model_dir / "metrics.jsonl")]
+    assert max(r["dev_f1"] for r in records) >= 0.80
+    test = sample_dir / "event_extraction" / "test1.json"
+    submission = tmp_path / "submission.json"
+    result = run("event_extraction/predict.py", "--model-dir", str(model_dir), "--input", str(test),
+                 "--output", str(submission))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert validate("event_extraction", str(test), str(submission)) == ([], 150)
+    texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in open(test, encoding="utf-8")}
+    for line in open(submission, encoding="utf-8"):
+        row = json.loads(line)
+        types = [e["event_type"] for e in row["event_list"]]
+        assert len(types) == len(set(types))  # one event per event type
+        assert all(a["argument"] in texts[row["id"]] for e in row["event_list"] for a in e["arguments"])
+
+
+def test_bad_input(model_dir, tmp_path):
+    rows = [{"id": "a", "text": ""}, {"id": "b", "text": "２０２０年Apple公司 发布新款 Nova手机。" * 300},
+            {"id": "c", "text": "正常的句子。"}]
+    test = write_lines(tmp_path / "test.json", [json.dumps(r, ensure_ascii=False) for r in rows])
+    out = tmp_path / "s.json"
+    result = run("event_extraction/predict.py", "--model-dir", str(model_dir), "--input", test, "--output", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert validate("event_extraction", test, str(out)) == ([], 3)
+    bad = write_lines(tmp_path / "bad.json", [json.dumps(rows[2], ensure_ascii=False), '{"text": "no id"}'])
+    result = run("event_extraction/predict.py", "--model-dir", str(model_dir), "--input", bad, "--output", str(out))
+    assert result.returncode == 2 and "bad.json:2: missing key 'id'" in result.stderr
+
+
+def test_unknown_role_in_training_data_is_counted(sample_dir, tiny_bert_dir, tmp_path):
+    row = {"id": "x", "text": "甲队击败乙队", "event_list": [{"event_type": "竞赛行为-胜负", "arguments": [
+        {"role": "裁判", "argument": "甲队"}, {"role": "胜者", "argument": "甲队"}]}]}
+    train = write_lines(tmp_path / "train.json", [json.dumps(dict(row, id=str(i)), ensure_ascii=False) for i in range(4)])
+    result = run("event_extraction/train.py", "--train", train, "--dev", train,
+                 "--schema", str(sample_dir / "event_extraction" / "event_schema.json"),
+                 "--bert-dir", str(tiny_bert_dir), "--output-dir", str(tmp_path / "m"), "--epochs", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "skipped 4 of 8 arguments (4 with an event type or role not in the schema)" in result.stderr
+
+
+def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer):
+    from common.bert import BertFiles, build_bert
+    from common.data import load_duee_schema
+    from common.training import make_optimizer
+    from event_extraction import tagging
+
+    tags = tagging.Tags.from_schema(load_duee_schema(os.path.join("common", "resources", "duee1_schema.json")))
+    model, crf = tagging.build_model(build_bert(BertFiles.from_dir(str(tiny_bert_dir))), tags.size)
+    sentence = {"text": "9月9日，湖人队击败火箭队。", "arguments": [("竞赛行为-胜负", "胜者", 5, "湖人队")]}
+    examples, _ = tagging.make_examples(tokenizer, sentence, tags, 64)
+    model.compile(optimizer=make_optimizer(1e-3, 10), loss=crf.sparse_loss)
+    before = tagging.transitions(crf).copy()
+    loss = model.train_on_batch(*tagging.collate(examples * 2))
+    assert np.isfinite(loss) and not np.allclose(before, tagging.transitions(crf))
+    predictor = tagging.Predictor(tokenizer, model, crf, tags, 64)
+    assert len(predictor.predict([sentence["text"], ""])) == 2

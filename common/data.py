@@ -77,8 +77,8 @@ class Question:
     id: str
     question: str
     context: str
-    answers: list = field(default_factory=list)        # every gold answer text
-    answer_starts: list = field(default_factory=list)  # char starts of the answers found in the context
+    answers: list = field(default_factory=list)  # every gold answer text (for scoring)
+    found: list = field(default_factory=list)    # (char start, text) of the answers found in the context
 
 
 def load_dureader(path, report=True):
@@ -113,7 +113,7 @@ def load_dureader(path, report=True):
                         skips.skip("answers not found in their context")
                     else:
                         skips.keep()
-                        question.answer_starts.append(start)
+                        question.found.append((start, text))
                 questions.append(question)
     if report:
         skips.report()

@@ -47,7 +47,7 @@ def test_dureader_answers_found_by_text_when_start_is_minus_one(tmp_path, capsys
     path = tmp_path / "dev.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     questions = load_dureader(str(path))
-    assert [(q.id, q.answer_starts) for q in questions] == [("a", [0]), ("b", []), ("c", [])]
+    assert [(q.id, q.found) for q in questions] == [("a", [(0, "北京")]), ("b", []), ("c", [])]
     assert questions[1].answers == ["上海"]  # kept for scoring, not for training
     assert "skipped 1 of 2 answers" in capsys.readouterr().err
 

@@ -91,25 +91,36 @@ def nll(y_true, log_probs):
 def best_spans(start_scores, end_scores, max_answer_len):
     """For each row, the (start, end, score) maximizing start + end score with start <= end < start + max_answer_len.
 
-    start_scores, end_scores: (B, T), -inf (or very low) where no answer may start or end.
-    One outer sum per batch masked to an upper-triangular band; no Python loop over positions.
+    start_scores, end_scores: (B, T), -inf where no answer may start or end.
+    The band of the outer sum start[i] + end[j] has its maximum at the end j maximizing
+    end[j] + max(start[j - max_answer_len + 1 .. j]); those sliding maxima come from a
+    table of maxima over power-of-two windows, so the cost is O(B * T * log max_answer_len),
+    vectorized, instead of the O(T * max_answer_len) Python loop.
     """
-    t = start_scores.shape[1]
-    band = np.triu(np.ones((t, t), bool)) & ~np.triu(np.ones((t, t), bool), max_answer_len)
-    scores = start_scores[:, :, None] + end_scores[:, None, :]
-    scores = np.where(band[None], scores, -np.inf)
-    flat = scores.reshape(len(scores), -1).argmax(1)
-    starts, ends = np.divmod(flat, t)
-    return starts, ends, scores.reshape(len(scores), -1)[np.arange(len(scores)), flat]
+    batch, t = start_scores.shape
+    width = min(max_answer_len, t)
+    # padded[:, x] = start score at x - (width - 1): the starts allowed for end j are padded[:, j:j + width]
+    padded = np.concatenate([np.full((batch, width - 1), -np.inf, start_scores.dtype), start_scores], axis=1)
+    power, table = 1, padded  # table[:, x] = max(padded[:, x:x + power])
+    while 2 * power <= width:
+        table = np.maximum(table[:, :-power], table[:, power:])
+        power *= 2
+    best_start = np.maximum(table[:, :t], table[:, width - power:width - power + t])
+    ends = (end_scores + best_start).argmax(1)
+    rows = np.arange(batch)
+    allowed = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)[rows, ends]  # (B, width)
+    starts = np.maximum(ends - width + 1 + allowed.argmax(1), 0)  # a row with no allowed span: (0, 0, -inf)
+    return starts, ends, start_scores[rows, starts] + end_scores[rows, ends]
 
 
 class Predictor:
     """Batched prediction over the windows of many questions; the best span over a question's windows wins."""
 
-    def __init__(self, tokenizer, model, maxlen, max_question_len=64, max_answer_len=64, stride=None, batch_size=32):
+    def __init__(self, tokenizer, model, maxlen, max_question_len=64, max_answer_len=64, stride=None, batch_size=32,
+                 span_search=best_spans):
         from common.bert import predict_function
 
-        self.tokenizer, self.model = tokenizer, predict_function(model)
+        self.tokenizer, self.model, self.span_search = tokenizer, predict_function(model), span_search
         self.maxlen, self.max_question_len, self.max_answer_len = maxlen, max_question_len, max_answer_len
         self.stride, self.batch_size = stride, batch_size
 
@@ -126,7 +137,7 @@ class Predictor:
             start_lp, end_lp = self.model(inputs)
             context_only = inputs[2].astype(bool)
             context_only[:, 0] = False  # [CLS] is "no answer in this window", never an answer
-            starts, ends, scores = best_spans(np.where(context_only, start_lp, -np.inf),
+            starts, ends, scores = self.span_search(np.where(context_only, start_lp, -np.inf),
                                               np.where(context_only, end_lp, -np.inf), self.max_answer_len)
             for (q, context, w), s, e, score in zip(chunk, starts, ends, scores):
                 if np.isfinite(score) and score > best[q.id][0]:

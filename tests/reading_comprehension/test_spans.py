@@ -61,3 +61,9 @@ def test_best_spans_equals_double_loop(seed):
             score, i, j = brute_force(start[b], end[b], max_answer_len)
             assert (starts[b], ends[b]) == (i, j) and np.isclose(scores[b], score)
             assert starts[b] <= ends[b] < starts[b] + max_answer_len
+
+
+def test_best_spans_of_a_row_without_allowed_positions():
+    start, end = np.full((1, 10), -np.inf), np.zeros((1, 10))
+    starts, ends, scores = spans.best_spans(start, end, 4)
+    assert scores[0] == -np.inf and 0 <= starts[0] <= ends[0] < 10

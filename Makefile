@@ -1,5 +1,6 @@
 # make relation_extraction | event_extraction | reading_comprehension  (train, score dev, predict, validate)
 # make test                                                             (the test suite)
+# make bench | bench-recompute                                          (benchmarks)
 # Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN, RECOMPUTE=1
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -9,7 +10,7 @@ PIPELINE_ARGS = $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(BERT_DIR),--bert
 	$(if $(OUT),--out $(OUT)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
 	$(if $(MAXLEN),--maxlen $(MAXLEN)) $(if $(RECOMPUTE),--recompute)
 
-.PHONY: install test relation_extraction event_extraction reading_comprehension all clean
+.PHONY: install test relation_extraction event_extraction reading_comprehension all bench bench-recompute clean
 
 install: $(STAMP)
 
@@ -30,6 +31,13 @@ relation_extraction event_extraction reading_comprehension: install
 	$(PYTHON) -m common.pipeline $@ $(PIPELINE_ARGS)
 
 all: relation_extraction event_extraction reading_comprehension
+
+# benchmarks against the 2020 way (outputs/bench/bench.json) and of recompute modes (outputs/bench/recompute.json)
+bench: install
+	$(PYTHON) -m common.bench
+
+bench-recompute: install
+	$(PYTHON) -m common.bench recompute
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -47,13 +47,19 @@ def timed(fn):
     return result, time.perf_counter() - started
 
 
-def sparse_head(layer, rng, positive=0.02):
-    """Random pointer-head weights whose sigmoid exceeds 0.5 at about `positive` of positions,
-    as a trained head's do (a fresh head fires at half of them and floods the object decoder)."""
+def sparse_head(layer, features, rng, positive=0.02):
+    """Random sigmoid-head weights that fire at about `positive` of the positions in `features`
+    (what the layer sees on real inputs), as a trained pointer head does. A fresh head fires at
+    about half of them, and a deep random BERT gives all positions of a text nearly the same
+    vector, so the weights act on the part of `features` that varies between positions."""
     kernel, bias = layer.get_weights()
-    z = {0.02: 2.054, 0.05: 1.645}[positive]  # normal quantile: P(N(0, 1) > z) = positive
-    layer.set_weights([rng.normal(0, 1 / np.sqrt(kernel.shape[0]), kernel.shape).astype("float32"),
-                       np.full_like(bias, -z)])
+    x = features.reshape(-1, features.shape[-1])
+    centered = x - x.mean(0)
+    w = rng.normal(size=kernel.shape)
+    logits = centered @ w
+    w /= logits.std(0, keepdims=True) + 1e-12
+    b = -np.quantile(centered @ w, 1 - positive, axis=0) - x.mean(0) @ w
+    layer.set_weights([w.astype("float32"), b.astype("float32")])
 
 
 # ---------------------------------------------------------------- one track, one model
@@ -77,10 +83,9 @@ class TrackBench:
         files = find_data_files(self.track, data_dir)
         labels = spo.Labels.from_schema(load_duie_schema(files["schema"]))
         self.model, encoder, object_head = spo.build_models(bert, len(labels.pairs))
-        for name in ("subject", "objects"):
-            sparse_head(self.model.get_layer(name), rng)
         train, dev = load_duie(files["train"], report=False), load_duie(files["dev"], report=False)
         self.inputs = [s["text"] for s in dev]
+        self._sparse_heads(encoder, object_head, rng)
         self.predictor = lambda batch_size: spo.Predictor(self.tokenizer, encoder, object_head, labels,
                                                           self.maxlen, batch_size=batch_size)
         self.model_calls = {"encoder": encoder, "object_head": object_head}  # Predictor attribute -> model
@@ -120,6 +125,22 @@ class TrackBench:
         self.examples = [w for q in train if q.found
                          for w in spans.encode_question(self.tokenizer, q, 64, self.maxlen)[1] if w.start > 0]
         self.length, self.collate, self.loss = lambda w: len(w.token_ids), spans.collate, [spans.nll, spans.nll]
+
+    def _sparse_heads(self, encoder, object_head, rng):
+        from common.env import keras
+        from common.training import pad_batch
+
+        ids = pad_batch([self.tokenizer.encode(t, maxlen=self.maxlen)[0] for t in self.inputs[:32]])
+        inputs = [ids, np.zeros_like(ids)]
+        subject = encoder.get_layer("subject")
+        sparse_head(subject, keras.Model(encoder.inputs, subject.input).predict(inputs, verbose=0), rng)
+        hidden = encoder.predict(inputs, verbose=0)[0]
+        lengths = (ids > 0).sum(1)
+        starts = rng.integers(1, lengths - 1)
+        subjects = np.stack([starts, np.minimum(starts + 2, lengths - 2)], 1).astype("int32")
+        objects = object_head.get_layer("objects")
+        sparse_head(objects, keras.Model(object_head.inputs, objects.input).predict([hidden, subjects], verbose=0),
+                    rng)
 
     # ------------------------------------------------------------ prediction
 

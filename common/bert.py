@@ -8,9 +8,10 @@ import os
 from dataclasses import dataclass
 
 from common.env import tf
+from common.recompute import BlockBERT
 from bert4keras.models import build_transformer_model
 
-RECOMPUTE_MODES = (False, "layer")
+RECOMPUTE_MODES = (False, "block", "layer")
 
 
 class CheckpointError(ValueError):
@@ -73,16 +74,23 @@ def _find_checkpoint(bert_dir):
 def build_bert(files, recompute=False, load_weights=True, **kwargs):
     """Return the bert4keras Transformer for `files` (`.model` is the Keras model).
 
-    recompute: False, or "layer" to recompute each attention/feed-forward layer
-    in the backward pass (bert4keras's scheme). `load_weights=False` builds the
-    architecture only, for a model directory whose trained weights come next.
+    recompute: False; "block" (or True) to keep only each transformer block's
+    input for the backward pass and recompute the block there (common.recompute);
+    "layer" for bert4keras's own per-layer scheme. False and "block" build the
+    same layers and give the same numbers; "layer" builds bert4keras's plain
+    graph, so a model trained with it is rebuilt with it. `load_weights=False`
+    builds the architecture only, for a model directory whose weights come next.
     """
+    recompute = "block" if recompute is True else recompute
     if recompute not in RECOMPUTE_MODES:
         raise ValueError(f"recompute must be one of {RECOMPUTE_MODES}, got {recompute!r}")
     config = files.read_config()
-    kwargs.setdefault("model", "bert")
-    transformer = build_transformer_model(
-        config_path=files.config, return_keras_model=False, **kwargs)
+    if recompute == "layer":
+        kwargs.setdefault("model", "bert")
+    else:
+        kwargs.setdefault("model", BlockBERT)
+        kwargs["recompute"] = recompute == "block"
+    transformer = build_transformer_model(config_path=files.config, return_keras_model=False, **kwargs)
     if recompute == "layer":
         for layer in transformer.model.layers:
             layer.recompute = True

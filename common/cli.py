@@ -25,8 +25,10 @@ def train_parser(description, track, defaults):
     p.add_argument("--stride", type=int, default=None, help="tokens between window starts (default: half a window)")
     p.add_argument("--learning-rate", type=float, default=defaults["learning_rate"])
     p.add_argument("--warmup", type=float, default=0.1, help="share of steps with linear warm-up")
-    p.add_argument("--recompute", nargs="?", const="layer", default=False, choices=["layer"],
-                   help="recompute activations in the backward pass (less memory, more time)")
+    p.add_argument("--recompute", nargs="?", const="block", default=False, choices=["block", "layer"],
+                   help="keep only each transformer block's input and recompute the block in the backward pass "
+                        "(much less activation memory, some more time; same numbers); 'layer': bert4keras's "
+                        "per-layer scheme")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last finished epoch")
     return p

@@ -20,7 +20,7 @@ def load_predictor(model_dir, batch_size=32):
 
     files, args, schema_path = load_model_dir(model_dir)
     tags = tagging.Tags.from_schema(load_duee_schema(schema_path))
-    bert = build_bert(files, load_weights=False)
+    bert = build_bert(files, recompute=args.get("recompute") or False, load_weights=False)
     model, crf = tagging.build_model(bert, tags.size, args["crf_lr_multiplier"])
     model.load_weights(weights_path(model_dir))
     tokenizer = load_tokenizer(files.vocab, args.get("word_level", False))

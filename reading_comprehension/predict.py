@@ -18,7 +18,7 @@ def load_predictor(model_dir, batch_size=32):
     from reading_comprehension import spans
 
     files, args, _ = load_model_dir(model_dir)
-    model = spans.build_model(build_bert(files, load_weights=False))
+    model = spans.build_model(build_bert(files, recompute=args.get("recompute") or False, load_weights=False))
     model.load_weights(weights_path(model_dir))
     tokenizer = load_tokenizer(files.vocab, args.get("word_level", False))
     return spans.Predictor(tokenizer, model, args["maxlen"], args["max_question_len"], args["max_answer_len"],

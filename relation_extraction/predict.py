@@ -20,7 +20,7 @@ def load_predictor(model_dir, batch_size=32):
 
     files, args, schema_path = load_model_dir(model_dir)
     labels = spo.Labels.from_schema(load_duie_schema(schema_path))
-    bert = build_bert(files, load_weights=False)
+    bert = build_bert(files, recompute=args.get("recompute") or False, load_weights=False)
     train_model, encoder, object_head = spo.build_models(bert, len(labels.pairs))
     train_model.load_weights(weights_path(model_dir))
     tokenizer = load_tokenizer(files.vocab, args.get("word_level", False))

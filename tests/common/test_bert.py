@@ -21,15 +21,16 @@ def test_checkpoint_has_google_names_and_distinct_values(tiny_bert_dir):
     assert not np.allclose(q, k)
 
 
-def test_built_model_holds_the_checkpoint_values(tiny_bert_dir):
+@pytest.mark.parametrize("recompute", [False, "block", "layer"])
+def test_built_model_holds_the_checkpoint_values(tiny_bert_dir, recompute):
     files = BertFiles.from_dir(str(tiny_bert_dir))
-    model = build_bert(files).model
+    layers = build_bert(files, recompute=recompute).layers  # bert4keras's name -> layer, blocks' inner layers too
     ckpt = files.checkpoint
     pairs = [("Embedding-Token", 0, "bert/embeddings/word_embeddings"),
              ("Transformer-1-FeedForward", 2, "bert/encoder/layer_1/output/dense/kernel"),
              ("Embedding-Norm", 1, "bert/embeddings/LayerNorm/gamma")]
     for layer, index, name in pairs:
-        np.testing.assert_array_equal(model.get_layer(layer).get_weights()[index], tf.train.load_variable(ckpt, name))
+        np.testing.assert_array_equal(layers[layer].get_weights()[index], tf.train.load_variable(ckpt, name))
 
 
 def copy_bert(src, dst):

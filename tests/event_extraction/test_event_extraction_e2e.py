@@ -82,3 +82,15 @@ def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer)
     assert np.isfinite(loss) and not np.allclose(before, tagging.transitions(crf))
     predictor = tagging.Predictor(tokenizer, model, crf, tags, 64)
     assert len(predictor.predict([sentence["text"], ""])) == 2
+
+
+def test_block_recompute_reaches_the_same_dev_scores(model_dir, sample_dir, tiny_bert_dir, tmp_path):
+    result = run("event_extraction/train.py", "--data-dir", str(sample_dir / "event_extraction"),
+                 "--bert-dir", str(tiny_bert_dir), "--output-dir", str(tmp_path / "m"), "--epochs", "4",
+                 "--batch-size", "16", "--maxlen", "128", "--learning-rate", "1e-3", "--recompute")
+    assert result.returncode == 0, result.stderr[-3000:]
+    plain = [json.loads(line)["dev_f1"] for line in open(model_dir / "metrics.jsonl")]
+    recomputed = [json.loads(line)["dev_f1"] for line in open(tmp_path / "m" / "metrics.jsonl")]
+    assert json.load(open(tmp_path / "m" / "args.json"))["recompute"] == "block"
+    assert len(recomputed) == len(plain) == 4
+    np.testing.assert_allclose(recomputed, plain, atol=0.01)

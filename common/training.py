@@ -4,6 +4,7 @@ import math
 import os
 import random
 import sys
+import time
 
 import numpy as np
 from tqdm import tqdm
@@ -169,7 +170,10 @@ def restore_resume_point(model, output_dir):
 
 
 def fit(model, batches, epochs, evaluator, output_dir, resume=False):
-    """model.fit with dev scoring after every epoch and, with `resume`, from the last finished epoch."""
+    """model.fit with dev scoring after every epoch and, with `resume`, from the last finished epoch.
+
+    Returns the metrics record (metrics.jsonl) of the best epoch.
+    """
     state = restore_resume_point(model, output_dir) if resume else None
     initial_epoch = state["epochs_done"] if state else 0
     if state:
@@ -181,7 +185,11 @@ def fit(model, batches, epochs, evaluator, output_dir, resume=False):
                 os.remove(path)
     if initial_epoch >= epochs:
         print(f"all {epochs} epochs already done in {output_dir}")
-        return
-    # shuffle=False: Batches shuffles itself, reproducibly per epoch
-    model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, callbacks=[evaluator], shuffle=False,
-              verbose=1 if sys.stdout.isatty() else 2)
+    else:
+        started = time.time()
+        # shuffle=False: Batches shuffles itself, reproducibly per epoch
+        model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, callbacks=[evaluator], shuffle=False,
+                  verbose=1 if sys.stdout.isatty() else 2)
+        print(f"trained in {time.time() - started:.0f}s; model directory: {output_dir}")
+    with open(os.path.join(output_dir, "metrics.jsonl"), encoding="utf-8") as f:
+        return max((json.loads(line) for line in f), key=lambda r: r[f"dev_{evaluator.key}"])

@@ -2,10 +2,8 @@
 
     python event_extraction/train.py --data-dir DATA --bert-dir BERT --output-dir OUT
 """
-import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
@@ -65,12 +63,8 @@ def main():
         write_duee_submission(os.path.join(args.output_dir, "dev_predictions.json"),
                               [s["id"] for s in dev], last["events"])
 
-    started = time.time()
-    fit(model, batches, args.epochs, DevEvaluator(evaluate, args.output_dir, on_best=save_dev_predictions),
-        args.output_dir, args.resume)
-    print(f"trained in {time.time() - started:.0f}s; model directory: {args.output_dir}")
-    with open(os.path.join(args.output_dir, "metrics.jsonl"), encoding="utf-8") as f:
-        best = max((json.loads(line) for line in f), key=lambda r: r["dev_f1"])
+    best = fit(model, batches, args.epochs, DevEvaluator(evaluate, args.output_dir, on_best=save_dev_predictions),
+               args.output_dir, args.resume)
     print(f"best dev (official argument-level metric): precision {best['dev_precision']:.4f} "
           f"recall {best['dev_recall']:.4f} f1 {best['dev_f1']:.4f} (epoch {best['epoch']})")
 

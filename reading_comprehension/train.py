@@ -6,7 +6,6 @@ import json
 import os
 import random
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
@@ -74,12 +73,8 @@ def main():
         write_rc_submission(os.path.join(args.output_dir, "dev_predictions.json"), [q.id for q in dev],
                             last["answers"])
 
-    started = time.time()
-    fit(model, batches, args.epochs, DevEvaluator(evaluate, args.output_dir, on_best=save_dev_predictions),
-        args.output_dir, args.resume)
-    print(f"trained in {time.time() - started:.0f}s; model directory: {args.output_dir}")
-    with open(os.path.join(args.output_dir, "metrics.jsonl"), encoding="utf-8") as f:
-        best = max((json.loads(line) for line in f), key=lambda r: r["dev_f1"])
+    best = fit(model, batches, args.epochs, DevEvaluator(evaluate, args.output_dir, on_best=save_dev_predictions),
+               args.output_dir, args.resume)
     official = {"F1": f"{best['dev_f1']:.3f}", "EM": f"{best['dev_em']:.3f}", "TOTAL": int(best["dev_total"]),
                 "SKIP": int(best["dev_skip"])}
     print(f"best dev (official DuReader_robust metric, epoch {best['epoch']}): {json.dumps(official)}")

@@ -1,6 +1,8 @@
 """Shared fixtures: the sample data and a tiny BERT, made once per test session."""
 import glob
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -32,3 +34,8 @@ def tokenizer(tiny_bert_dir):
 def write_lines(path, lines):
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return str(path)
+
+
+def run(*args):
+    """Run a script of the repo (train.py, predict.py) as a user would; the CompletedProcess."""
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True)

@@ -1,18 +1,12 @@
 """Train on the sample data with a tiny BERT, predict, validate; a real-size schema trains one step."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from common.validate import validate
-from tests.conftest import write_lines
-
-
-def run(*args):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True)
+from tests.conftest import run, write_lines
 
 
 @pytest.fixture(scope="module")

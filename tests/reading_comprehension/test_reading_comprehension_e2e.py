@@ -1,15 +1,10 @@
 """Train on the sample data with a tiny BERT, predict, validate; bad input never loses a question id."""
 import json
-import subprocess
-import sys
 
 import pytest
 
 from common.validate import validate
-
-
-def run(*args):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True)
+from tests.conftest import run
 
 
 def dureader(path, paragraphs):

@@ -1,17 +1,11 @@
 """Train on the sample data with a tiny BERT, predict, validate: the commands a user runs."""
 import json
-import subprocess
-import sys
 import zipfile
 
 import pytest
 
 from common.validate import validate
-from tests.conftest import write_lines
-
-
-def run(*args):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True)
+from tests.conftest import run, write_lines
 
 
 @pytest.fixture(scope="module")

@@ -92,10 +92,13 @@ class TransformerBlock(keras.layers.Layer):
     def call(self, x, mask=None, training=None):
         training = _is_training(training)
         calls = _switch(training, lambda: self.calls.assign_add(1), lambda: tf.identity(self.calls))
-        seed = tf.stack([calls, tf.constant(self.index, tf.int64)])
+        # the seed goes in as an argument (float64 holds it exactly): tf.recompute_grad then derives the
+        # recomputation's copy from the backward pass, so graph optimization cannot merge the two passes'
+        # random draws and keep the first pass's masks alive until the backward pass
+        seed = tf.cast(tf.stack([calls, tf.constant(self.index, tf.int64)]), tf.float64)
 
-        def block(h):
-            _local.seeds = _BlockDropoutSeeds(seed, training)
+        def block(h, seed):
+            _local.seeds = _BlockDropoutSeeds(tf.cast(seed, tf.int64), training)
             try:
                 return self.forward(h, mask, training)
             finally:
@@ -103,8 +106,8 @@ class TransformerBlock(keras.layers.Layer):
 
         inference = isinstance(training, (bool, int)) and not training
         if self.recompute and not inference:
-            return tf.recompute_grad(block)(x)
-        return block(x)
+            return tf.recompute_grad(block)(x, seed)
+        return block(x, seed)
 
     def compute_mask(self, inputs, mask=None):
         return mask

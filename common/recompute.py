@@ -52,8 +52,9 @@ class SeededDropout(keras.layers.Dropout):
         seed = seeds.next()
 
         def dropped():
-            keep = tf.random.stateless_uniform(tf.shape(inputs), seed, dtype=inputs.dtype) >= self.rate
-            return inputs * tf.cast(keep, inputs.dtype) / (1.0 - self.rate)
+            # half-precision draws and a boolean select: the backward pass keeps one byte per element
+            keep = tf.random.stateless_uniform(tf.shape(inputs), seed, dtype=tf.float16) >= self.rate
+            return tf.where(keep, inputs / (1.0 - self.rate), tf.zeros((), inputs.dtype))
         return _switch(seeds.training, dropped, lambda: tf.identity(inputs))
 
 
@@ -148,12 +149,14 @@ class BlockBERT(_b4k_models.BERT):
             feed_forward_add=self.apply(layer=keras.layers.Add, name=f"{feed_forward}-Add"),
             feed_forward_norm=self.apply(name=f"{feed_forward}-Norm", **norm),
         )
-        return self.apply(inputs=inputs, layer=TransformerBlock, index=index, recompute=self.block_recompute,
+        # the last block's backward pass comes right after its forward pass: recomputing it would save nothing
+        recompute = self.block_recompute and index < self.num_hidden_layers - 1
+        return self.apply(inputs=inputs, layer=TransformerBlock, index=index, recompute=recompute,
                           name=f"Transformer-{index}", **sublayers)
 
 
 def set_recompute(model, on):
     """Switch block recompute on or off in a built model (the weights and the numbers stay the same)."""
-    for layer in model.layers:
-        if isinstance(layer, TransformerBlock):
-            layer.recompute = on
+    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
+    for layer in blocks[:-1]:
+        layer.recompute = on

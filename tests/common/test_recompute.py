@@ -45,11 +45,12 @@ def test_block_recompute_gives_the_same_loss_and_gradients(tiny_bert_dir, tmp_pa
     plain = build_bert(files, recompute=False).model
     traced.clear()
     loss, grads = loss_and_gradients(plain, steps=2)
-    plain_traces = len(traced)
+    plain_traces = list(traced)
     recomputed = build_bert(files, recompute="block").model
     traced.clear()
     loss_r, grads_r = loss_and_gradients(recomputed, steps=2)
-    assert len(traced) == 2 * plain_traces  # each block ran again for the backward pass
+    # each block but the last ran again for the backward pass (the last one's backward follows it at once)
+    assert traced.count(0) == 2 * plain_traces.count(0) > 0 and traced.count(1) == plain_traces.count(1) > 0
     assert len(grads) == len(grads_r) == len(plain.trainable_weights)
     np.testing.assert_allclose(loss_r, loss, rtol=1e-6)
     for g, g_r, w in zip(grads, grads_r, plain.trainable_weights):
@@ -67,7 +68,8 @@ def test_switching_recompute_keeps_the_numbers(tiny_bert_dir):
     model = build_bert(BertFiles.from_dir(str(tiny_bert_dir)), recompute=False).model
     before = model.predict(INPUTS, verbose=0)
     set_recompute(model, True)
-    assert all(l.recompute for l in model.layers if isinstance(l, TransformerBlock))
+    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
+    assert [b.recompute for b in blocks] == [True] * (len(blocks) - 1) + [False]
     np.testing.assert_array_equal(model.predict(INPUTS, verbose=0), before)
 
 

@@ -5,7 +5,8 @@ add & norm) runs as one TransformerBlock layer. With `recompute` on, only the
 block's input is kept for the backward pass; everything inside is computed
 again from it there (tf.recompute_grad), so activation memory per block falls
 from a dozen (batch, length, hidden)-sized tensors plus the attention matrices
-to one (batch, length, hidden) tensor.
+to one (batch, length, hidden) tensor. The last block is not recomputed: its
+backward pass follows its forward pass at once.
 
 Dropout inside a block draws its masks from a stateless generator seeded by
 (the block's call count, block index, position of the dropout in the block),

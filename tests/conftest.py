@@ -39,3 +39,12 @@ def write_lines(path, lines):
 def run(*args):
     """Run a script of the repo (train.py, predict.py) as a user would; the CompletedProcess."""
     return subprocess.run([sys.executable, *args], capture_output=True, text=True)
+
+
+def train_on_sample(track, sample_dir, tiny_bert_dir, out, epochs, *extra):
+    """Train `track` on its sample data with the tiny BERT (the embedded default's settings); `out`."""
+    result = run(f"{track}/train.py", "--data-dir", str(sample_dir / track), "--bert-dir", str(tiny_bert_dir),
+                 "--output-dir", str(out), "--epochs", str(epochs), "--batch-size", "16", "--maxlen", "128",
+                 "--learning-rate", "1e-3", *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out

@@ -6,17 +6,12 @@ import numpy as np
 import pytest
 
 from common.validate import validate
-from tests.conftest import run, write_lines
+from tests.conftest import run, train_on_sample, write_lines
 
 
 @pytest.fixture(scope="module")
 def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("ee_model")
-    result = run("event_extraction/train.py", "--data-dir", str(sample_dir / "event_extraction"),
-                 "--bert-dir", str(tiny_bert_dir), "--output-dir", str(out), "--epochs", "4",
-                 "--batch-size", "16", "--maxlen", "128", "--learning-rate", "1e-3")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out
+    return train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("ee_model"), 4)
 
 
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
@@ -79,10 +74,7 @@ def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer)
 
 
 def test_block_recompute_reaches_the_same_dev_scores(model_dir, sample_dir, tiny_bert_dir, tmp_path):
-    result = run("event_extraction/train.py", "--data-dir", str(sample_dir / "event_extraction"),
-                 "--bert-dir", str(tiny_bert_dir), "--output-dir", str(tmp_path / "m"), "--epochs", "4",
-                 "--batch-size", "16", "--maxlen", "128", "--learning-rate", "1e-3", "--recompute")
-    assert result.returncode == 0, result.stderr[-3000:]
+    train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / "m", 4, "--recompute")
     plain = [json.loads(line)["dev_f1"] for line in open(model_dir / "metrics.jsonl")]
     recomputed = [json.loads(line)["dev_f1"] for line in open(tmp_path / "m" / "metrics.jsonl")]
     assert json.load(open(tmp_path / "m" / "args.json"))["recompute"] == "block"

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from common.validate import validate
-from tests.conftest import run
+from tests.conftest import run, train_on_sample
 
 
 def dureader(path, paragraphs):
@@ -20,12 +20,7 @@ def dureader(path, paragraphs):
 
 @pytest.fixture(scope="module")
 def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("rc_model")
-    result = run("reading_comprehension/train.py", "--data-dir", str(sample_dir / "reading_comprehension"),
-                 "--bert-dir", str(tiny_bert_dir), "--output-dir", str(out), "--epochs", "4",
-                 "--batch-size", "16", "--maxlen", "128", "--learning-rate", "1e-3")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out
+    return train_on_sample("reading_comprehension", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("rc_model"), 4)
 
 
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):

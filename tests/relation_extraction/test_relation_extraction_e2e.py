@@ -5,17 +5,12 @@ import zipfile
 import pytest
 
 from common.validate import validate
-from tests.conftest import run, write_lines
+from tests.conftest import run, train_on_sample, write_lines
 
 
 @pytest.fixture(scope="module")
 def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("re_model")
-    result = run("relation_extraction/train.py", "--data-dir", str(sample_dir / "relation_extraction"),
-                 "--bert-dir", str(tiny_bert_dir), "--output-dir", str(out), "--epochs", "10",
-                 "--batch-size", "16", "--maxlen", "128", "--learning-rate", "1e-3")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out
+    return train_on_sample("relation_extraction", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("re_model"), 10)
 
 
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):

@@ -23,9 +23,9 @@ import time
 import numpy as np
 
 from common import env  # noqa: F401  (prepares TensorFlow before anything imports it)
+from common import bench_recompute
 from common.pipeline import ROOT, TRACKS, embedded_default
 
-BASE_SHAPE = {"num_hidden_layers": 12, "hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 3072}
 
 
 def base_bert_files(tiny_dir, out_dir):
@@ -34,7 +34,7 @@ def base_bert_files(tiny_dir, out_dir):
 
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(tiny_dir, "bert_config.json"), encoding="utf-8") as f:
-        config = dict(json.load(f), **BASE_SHAPE)
+        config = dict(bench_recompute.BASE, vocab_size=json.load(f)["vocab_size"])
     config_path = os.path.join(out_dir, "bert_config.json")
     with open(config_path, "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
@@ -278,7 +278,6 @@ def print_table(results):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["recompute"]:
-        from common import bench_recompute
         return bench_recompute.main(argv[1:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("parts", nargs="*", help="predict, train, decode (default: all three)")

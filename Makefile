@@ -1,16 +1,21 @@
 # make relation_extraction | event_extraction | reading_comprehension  (train, score dev, predict, validate)
 # make test                                                             (the test suite)
-# make bench | bench-recompute                                          (benchmarks)
-# Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN, RECOMPUTE=1
+# make bench | bench-recompute | bench-learning                         (benchmarks)
+# Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN,
+#            LEARNING_RATE, RECOMPUTE=1, PRECISION, STRATEGY, TRAIN_ARGS (more train.py arguments)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-PIPELINE_ARGS = $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(if $(BERT_DIR),--bert-dir $(BERT_DIR)) \
-	$(if $(OUT),--out $(OUT)) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
-	$(if $(MAXLEN),--maxlen $(MAXLEN)) $(if $(RECOMPUTE),--recompute)
+# every value is quoted, so paths may hold spaces
+PIPELINE_ARGS = $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(BERT_DIR),--bert-dir "$(BERT_DIR)") \
+	$(if $(OUT),--out "$(OUT)") $(if $(EPOCHS),--epochs "$(EPOCHS)") $(if $(BATCH_SIZE),--batch-size "$(BATCH_SIZE)") \
+	$(if $(MAXLEN),--maxlen "$(MAXLEN)") $(if $(LEARNING_RATE),--learning-rate "$(LEARNING_RATE)") \
+	$(if $(RECOMPUTE),--recompute) $(if $(PRECISION),--precision "$(PRECISION)") \
+	$(if $(STRATEGY),--strategy "$(STRATEGY)") $(if $(TRAIN_ARGS),--train-args "$(TRAIN_ARGS)")
 
-.PHONY: install test relation_extraction event_extraction reading_comprehension all bench bench-recompute clean
+.PHONY: install test relation_extraction event_extraction reading_comprehension all bench bench-recompute \
+	bench-learning clean
 
 install: $(STAMP)
 
@@ -32,12 +37,18 @@ relation_extraction event_extraction reading_comprehension: install
 
 all: relation_extraction event_extraction reading_comprehension
 
-# benchmarks against the 2020 way (outputs/bench/bench.json) and of recompute modes (outputs/bench/recompute.json)
+# side-by-side benchmarks: outputs/bench/bench.json, precision.json, heads.json, recompute.json,
+# learning.json (+ learning.png); bench-learning takes hours on 2 CPU cores
 bench: install
 	$(PYTHON) -m common.bench
+	$(PYTHON) -m common.bench precision
+	$(PYTHON) -m common.bench heads
 
 bench-recompute: install
 	$(PYTHON) -m common.bench recompute
+
+bench-learning: install
+	$(PYTHON) -m common.bench learning
 
 clean:
 	rm -rf outputs .pytest_cache

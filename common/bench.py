@@ -2,6 +2,9 @@
 
     python -m common.bench [predict] [train] [decode] [--models tiny base] [--tracks ...] [--data TRACK=DIR]
     python -m common.bench recompute [--budget-gb 16]     (see common.bench_recompute)
+    python -m common.bench learning [--regimes ...]      (see common.bench_learning)
+    python -m common.bench precision [--models base]     (see common.bench_precision)
+    python -m common.bench heads [--models tiny base]    (see common.bench_heads)
 
 predict: examples/s of each track's batched Predictor against one example per
     call (the 2020 loop: one model call per example, for relation extraction one
@@ -10,6 +13,7 @@ predict: examples/s of each track's batched Predictor against one example per
 train:   real tokens/s of training with dynamic padding and length-bucketed
     batches against fixed padding to maxlen, and the padding share of each.
 decode:  RC span search and EE Viterbi on 512-token inputs against naive loops.
+strategy: a training step on one device against MirroredStrategy over that same device.
 Models: "tiny" is the embedded default's tiny BERT, "base" a randomly initialized
 BERT-base shape (12 layers, hidden 768). Results: outputs/bench/bench.json.
 """
@@ -67,13 +71,13 @@ def sparse_head(layer, features, rng, positive=0.02):
 class TrackBench:
     """A track's model, predictor factory and training examples, built from its public API."""
 
-    def __init__(self, track, data_dir, bert_files, maxlen, seed=0):
+    def __init__(self, track, data_dir, bert_files, maxlen, seed=0, head=None, recompute=False):
         from common.bert import build_bert
         from common.tokenization import load_tokenizer
 
-        self.track, self.maxlen = track, maxlen
+        self.track, self.maxlen, self.head = track, maxlen, head
         self.tokenizer = load_tokenizer(bert_files.vocab)
-        bert = build_bert(bert_files, load_weights=bert_files.checkpoint is not None)
+        bert = build_bert(bert_files, load_weights=bert_files.checkpoint is not None, recompute=recompute)
         getattr(self, "_setup_" + track)(data_dir, bert, np.random.default_rng(seed))
 
     def _setup_relation_extraction(self, data_dir, bert, rng):
@@ -82,49 +86,54 @@ class TrackBench:
 
         files = find_data_files(self.track, data_dir)
         labels = spo.Labels.from_schema(load_duie_schema(files["schema"]))
-        self.model, encoder, object_head = spo.build_models(bert, len(labels.pairs))
         train, dev = load_duie(files["train"], report=False), load_duie(files["dev"], report=False)
+        self.examples = spo.training_rows([ex for s in train for ex in spo.make_examples(
+            self.tokenizer, s, labels, self.maxlen)])
+        self.model, encoder, object_head = spo.build_models(bert, len(labels.pairs),
+                                                            priors=spo.priors(self.examples, len(labels.pairs)))
         self.inputs = [s["text"] for s in dev]
         self._sparse_heads(encoder, object_head, rng)
         self.predictor = lambda batch_size: spo.Predictor(self.tokenizer, encoder, object_head, labels,
                                                           self.maxlen, batch_size=batch_size)
         self.model_calls = {"encoder": encoder, "object_head": object_head}  # Predictor attribute -> model
-        self.examples = spo.training_rows([ex for s in train for ex in spo.make_examples(
-            self.tokenizer, s, labels, self.maxlen)])
         self.length = lambda row: len(row[0].token_ids)
         self.collate = lambda rows: spo.collate(rows, len(labels.pairs))
-        self.loss = None  # the training model adds its own loss
 
     def _setup_event_extraction(self, data_dir, bert, rng):
         from common.data import find_data_files, load_duee, load_duee_schema
-        from event_extraction import tagging
+        from event_extraction import events
 
         files = find_data_files(self.track, data_dir)
         schema = load_duee_schema(files["schema"])
-        tags = tagging.Tags.from_schema(schema)
-        self.model, crf = tagging.build_model(bert, tags.size)
+        classes = events.Classes.from_schema(schema)
         train, dev = load_duee(files["train"], schema, report=False), load_duee(files["dev"], report=False)
+        self.examples = [ex for s in train for ex in events.make_examples(self.tokenizer, s, classes, self.maxlen)[0]]
+        head = self.head or "span"
+        max_span_len, max_spans = events.span_limits(self.examples)
+        self.model, predict_model, transitions = events.build_model(
+            bert, classes, head, max_span_len=max_span_len,
+            prior=events.span_prior(self.examples, len(classes), max_span_len))
         self.inputs = [s["text"] for s in dev]
-        self.predictor = lambda batch_size: tagging.Predictor(self.tokenizer, self.model, crf, tags, self.maxlen,
-                                                              batch_size=batch_size)
-        self.model_calls = {"model": self.model}
-        self.examples = [ex for s in train for ex in tagging.make_examples(self.tokenizer, s, tags, self.maxlen)[0]]
-        self.length, self.collate, self.loss = lambda e: len(e.token_ids), tagging.collate, crf.sparse_loss
+        self.predictor = lambda batch_size: events.Predictor(self.tokenizer, predict_model, classes, head, self.maxlen,
+                                                             batch_size=batch_size, transitions=transitions,
+                                                             max_span_len=max_span_len, max_spans=max_spans)
+        self.model_calls = {"model": predict_model}
+        self.length, self.collate = lambda e: len(e.token_ids), lambda b: events.collate(b, head)
 
     def _setup_reading_comprehension(self, data_dir, bert, rng):
         from common.data import find_data_files, load_dureader
         from reading_comprehension import spans
 
         files = find_data_files(self.track, data_dir)
-        self.model = spans.build_model(bert)
+        self.model, predict_model = spans.build_model(bert)
         train, dev = load_dureader(files["train"], report=False), load_dureader(files["dev"], report=False)
         self.inputs = dev
         self.predictor = lambda batch_size, search=spans.best_spans: spans.Predictor(
-            self.tokenizer, self.model, self.maxlen, batch_size=batch_size, span_search=search)
-        self.model_calls = {"model": self.model}
+            self.tokenizer, predict_model, self.maxlen, batch_size=batch_size, span_search=search)
+        self.model_calls = {"model": predict_model}
         self.examples = [w for q in train if q.found
                          for w in spans.encode_question(self.tokenizer, q, 64, self.maxlen)[1] if w.start > 0]
-        self.length, self.collate, self.loss = lambda w: len(w.token_ids), spans.collate, [spans.nll, spans.nll]
+        self.length, self.collate = lambda w: len(w.token_ids), spans.collate
 
     def _sparse_heads(self, encoder, object_head, rng):
         from common.env import keras
@@ -171,9 +180,20 @@ class TrackBench:
 
     # ------------------------------------------------------------ training
 
+    def trainer(self, batches, learning_rate=1e-4, loss_scale=False, jit=False, strategy=None):
+        """A Trainer of this bench's training model (no directory written) for timing steps."""
+        import tempfile
+        from common.env import tf
+        from common.training import Trainer, make_optimizer
+
+        with (strategy or tf.distribute.get_strategy()).scope():
+            optimizer = make_optimizer(learning_rate, 10 ** 6, loss_scale=loss_scale)
+        return Trainer(self.model, optimizer, batches, 1, None, tempfile.mkdtemp(prefix="bench-"), chief=False,
+                       jit=jit, strategy=strategy)
+
     def train(self, batch_size, steps=None):
         """Tokens/s and padding share, dynamic padding with buckets against fixed padding to maxlen."""
-        from common.training import Batches, make_optimizer
+        from common.training import Batches
 
         weights = self.model.get_weights()
         results = {}
@@ -182,15 +202,41 @@ class TrackBench:
             collate = self.collate if mode == "bucketed" else fixed_padding(self.collate, self.length, self.maxlen)
             batches = Batches(self.examples, batch_size, collate, length=self.length, bucket=mode == "bucketed")
             n = min(steps or len(batches), len(batches))
-            self.model.compile(optimizer=make_optimizer(1e-4, 10 ** 6), loss=self.loss)
-            self.model.fit(batches, epochs=1, steps_per_epoch=min(3, n), verbose=0, shuffle=False)  # trace
-            _, seconds = timed(lambda: self.model.fit(batches, epochs=1, steps_per_epoch=n, verbose=0, shuffle=False))
+            trainer = self.trainer(batches)
+            for i in range(min(3, n)):  # trace
+                trainer.step(batches[i])
+            _, seconds = timed(lambda: [trainer.step(batches[i]) for i in range(n)])
             chosen = batches.batches[:n]
             real = sum(batches.lengths[b].sum() for b in chosen)
             padded = sum(len(b) * (batches.lengths[b].max() if mode == "bucketed" else self.maxlen) for b in chosen)
             results[mode] = {"steps": n, "tokens_per_s": real / seconds, "padding_share": 1 - real / padded}
         results["speedup"] = results["bucketed"]["tokens_per_s"] / results["fixed"]["tokens_per_s"]
         return results
+
+
+def bench_strategy(track, data_dir, bert_files, maxlen, batch_size, rounds=5):
+    """Step time on one device against MirroredStrategy over that one device (the strategy's own cost),
+    same weights and batches, timed in turns."""
+    from common.env import tf
+    from common.training import Batches
+
+    mirrored = tf.distribute.MirroredStrategy(devices=[tf.config.list_logical_devices("CPU")[0].name])
+    one = TrackBench(track, data_dir, bert_files, maxlen)
+    with mirrored.scope():
+        replicated = TrackBench(track, data_dir, bert_files, maxlen)
+    replicated.model.set_weights(one.model.get_weights())
+    batches = Batches(one.examples, batch_size, one.collate, length=one.length, seed=0)
+    trainers = {"one": one.trainer(batches), "mirrored_1_device": replicated.trainer(batches, strategy=mirrored)}
+    for trainer in trainers.values():
+        for i in range(rounds):
+            trainer.step(batches[i])  # trace every length
+    times = {name: [] for name in trainers}
+    for i in range(rounds):
+        for name, trainer in trainers.items():
+            times[name].append(timed(lambda: trainer.step(batches[i]))[1])
+    result = {name: float(np.median(t)) for name, t in times.items()}
+    result["overhead"] = result["mirrored_1_device"] / result["one"] - 1
+    return result
 
 
 def fixed_padding(collate, length, maxlen):
@@ -227,7 +273,7 @@ def bench_decoding(length=512, rows=16, max_answer_len=64, seed=0):
     from bert4keras.snippets import ViterbiDecoder
 
     from common.data import load_duee_schema
-    from event_extraction import tagging
+    from event_extraction import events
     from reading_comprehension import spans
 
     rng = np.random.default_rng(seed)
@@ -240,14 +286,15 @@ def bench_decoding(length=512, rows=16, max_answer_len=64, seed=0):
                                   "speedup": slow_time / fast_time,
                                   "identical": bool((fast[0] == slow[0]).all() and (fast[1] == slow[1]).all())}}
 
-    tags = tagging.Tags.from_schema(load_duee_schema(os.path.join(ROOT, "common", "resources", "duee1_schema.json")))
-    allowed = tags.allowed_transitions()
-    trans = rng.normal(size=(tags.size, tags.size)).astype("float32")
-    emissions = rng.normal(size=(rows, length, tags.size)).astype("float32")
-    (paths, _), fast_time = timed(lambda: tagging.viterbi(emissions, np.full(rows, length), trans, allowed))
+    classes = events.Classes.from_schema(load_duee_schema(os.path.join(ROOT, "common", "resources",
+                                                                        "duee1_schema.json")))
+    allowed = classes.allowed_transitions()
+    trans = rng.normal(size=(classes.n_tags, classes.n_tags)).astype("float32")
+    emissions = rng.normal(size=(rows, length, classes.n_tags)).astype("float32")
+    (paths, _), fast_time = timed(lambda: events.viterbi(emissions, np.full(rows, length), trans, allowed))
     decoder = ViterbiDecoder(np.where(allowed, trans, -1e12), starts=[0])
     reference, slow_time = timed(lambda: [decoder.decode(e.copy()) for e in emissions])
-    results["ee_viterbi"] = {"sequences": rows, "tokens": length, "tags": tags.size,
+    results["ee_viterbi"] = {"sequences": rows, "tokens": length, "tags": classes.n_tags,
                              "vectorized_ms_per_sequence": 1000 * fast_time / rows,
                              "bert4keras_ms_per_sequence": 1000 * slow_time / rows,
                              "speedup": slow_time / fast_time,
@@ -270,6 +317,10 @@ def print_table(results):
             print(f"train    {model:4s} {track:22s} bucketed {b['tokens_per_s']:8.0f} tok/s (padding "
                   f"{b['padding_share']:.1%})  fixed {f['tokens_per_s']:8.0f} tok/s (padding "
                   f"{f['padding_share']:.1%})  x{r['speedup']:.2f}")
+    for model, tracks in results.get("strategy", {}).items():
+        for track, r in tracks.items():
+            print(f"strategy {model:4s} {track:22s} one device {r['one'] * 1000:7.1f} ms/step, MirroredStrategy over "
+                  f"the same device {r['mirrored_1_device'] * 1000:7.1f} ms/step ({r['overhead']:+.1%})")
     for name, r in results.get("decode", {}).items():
         times = [f"{k} {v:.2f}" for k, v in r.items() if k.endswith("_ms_per_window") or k.endswith("_ms_per_sequence")]
         print(f"decode   {name:27s} {'  '.join(times)}  x{r['speedup']:.1f}  identical {r['identical']}")
@@ -279,8 +330,17 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["recompute"]:
         return bench_recompute.main(argv[1:])
+    if argv[:1] == ["learning"]:
+        from common import bench_learning
+        return bench_learning.main(argv[1:])
+    if argv[:1] == ["precision"]:
+        from common import bench_precision
+        return bench_precision.main(argv[1:])
+    if argv[:1] == ["heads"]:
+        from common import bench_heads
+        return bench_heads.main(argv[1:])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", help="predict, train, decode (default: all three)")
+    p.add_argument("parts", nargs="*", help="predict, train, decode, strategy (default: all four)")
     p.add_argument("--models", nargs="+", choices=["tiny", "base"], default=["tiny", "base"])
     p.add_argument("--tracks", nargs="+", choices=TRACKS, default=list(TRACKS))
     p.add_argument("--data", action="append", default=[], metavar="TRACK=DIR", help="a track's data directory")
@@ -291,20 +351,26 @@ def main(argv=None):
     p.add_argument("--base-train-steps", type=int, default=6, help="timed training steps, base-shaped model")
     p.add_argument("--out", default=os.path.join(ROOT, "outputs", "bench"))
     args = p.parse_args(argv)
-    parts = args.parts or ["predict", "train", "decode"]
-    if set(parts) - {"predict", "train", "decode"}:
-        p.error(f"unknown part(s) {sorted(set(parts) - {'predict', 'train', 'decode'})}; "
-                "choose from predict, train, decode, or recompute alone")
+    known = {"predict", "train", "decode", "strategy"}
+    parts = args.parts or sorted(known)
+    if set(parts) - known:
+        p.error(f"unknown part(s) {sorted(set(parts) - known)}; choose from {', '.join(sorted(known))}, "
+                "or one of recompute, learning, precision, heads alone")
     data_dirs = dict(d.split("=", 1) for d in args.data)
     sample, tiny = embedded_default(os.path.join(ROOT, "outputs"))
     from common.bert import BertFiles
     bert_files = {"tiny": BertFiles.from_dir(tiny), "base": base_bert_files(tiny, os.path.join(args.out, "base_bert"))}
-    results = {"machine": {"platform": platform.platform(), "processor": platform.processor(),
-                           "cpus": os.cpu_count(), "python": platform.python_version()},
-               "settings": vars(args)}
+    path = os.path.join(args.out, "bench.json")
+    results = {}
+    if os.path.isfile(path):  # parts not run this time keep their earlier results
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+    results.update({"machine": {"platform": platform.platform(), "processor": platform.processor(),
+                                "cpus": os.cpu_count(), "python": platform.python_version()},
+                    "settings": vars(args)})
     for model in args.models:
         for track in args.tracks:
-            if not {"predict", "train"} & set(parts):
+            if not {"predict", "train", "strategy"} & set(parts):
                 break
             print(f"[{model}] {track}", file=sys.stderr, flush=True)
             bench = TrackBench(track, data_dirs.get(track, os.path.join(sample, track)), bert_files[model],
@@ -315,13 +381,17 @@ def main(argv=None):
             if "train" in parts:
                 results.setdefault("train", {}).setdefault(model, {})[track] = bench.train(
                     args.batch_size, None if model == "tiny" else args.base_train_steps)
+            if "strategy" in parts:
+                results.setdefault("strategy", {}).setdefault(model, {})[track] = bench_strategy(
+                    track, data_dirs.get(track, os.path.join(sample, track)), bert_files[model], args.maxlen,
+                    args.batch_size if model == "tiny" else 4)
     if "decode" in parts:
         results["decode"] = bench_decoding()
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "bench.json"), "w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
     print_table(results)
-    print(f"written: {os.path.join(args.out, 'bench.json')}")
+    print(f"written: {path}")
 
 
 if __name__ == "__main__":

@@ -37,27 +37,32 @@ def gpu_peak_bytes():
     return tf.config.experimental.get_memory_info("GPU:0")["peak"]
 
 
-def training_model(mode, maxlen, batch_size, config_dir):
+def training_model(mode, maxlen, batch_size, config_dir, precision="fp32"):
     """(model, x, y): the BERT of `config_dir` with a small head, compiled, and one random batch."""
     from common.bert import BertFiles, build_bert
     from common.env import keras, tf
+    from common.precision import set_precision
 
+    set_precision(precision)
     config = os.path.join(config_dir, "bert_config.json")
     with open(config, encoding="utf-8") as f:
         vocab_size = json.load(f)["vocab_size"]
     bert = build_bert(BertFiles(config, None, None), recompute=MODES[mode], load_weights=False)
-    model = keras.Model(bert.model.inputs, keras.layers.Dense(2, name="head")(bert.model.output))
-    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=lambda y, p: tf.reduce_mean(tf.square(p)))
+    model = keras.Model(bert.model.inputs, keras.layers.Dense(2, dtype="float32", name="head")(bert.model.output))
+    optimizer = keras.optimizers.Adam(1e-5)
+    if precision == "fp16":
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer, loss=lambda y, p: tf.reduce_mean(tf.square(p)))
     rng = np.random.default_rng(0)
     x = [rng.integers(1, vocab_size, (batch_size, maxlen)).astype("int32"), np.zeros((batch_size, maxlen), "int32")]
     return model, x, np.zeros((batch_size, maxlen, 2), "float32")
 
 
-def measure_memory(mode, maxlen, batch_size, config_dir):
+def measure_memory(mode, maxlen, batch_size, config_dir, precision="fp32"):
     """Peak memory of training steps in this (fresh) process."""
     from common.env import tf
 
-    model, x, y = training_model(mode, maxlen, batch_size, config_dir)
+    model, x, y = training_model(mode, maxlen, batch_size, config_dir, precision)
     model.train_on_batch(x, y)  # trace and create the optimizer state
     if tf.config.list_physical_devices("GPU"):
         tf.config.experimental.reset_memory_stats("GPU:0")
@@ -68,10 +73,10 @@ def measure_memory(mode, maxlen, batch_size, config_dir):
             "peak_bytes": gpu if gpu is not None else peak_rss, "memory": "gpu" if gpu is not None else "cpu_rss"}
 
 
-def measure_time(modes, maxlen, batch_size, rounds, config_dir):
+def measure_time(modes, maxlen, batch_size, rounds, config_dir, precision="fp32"):
     """Step time of every mode, measured in turns (one step of each mode per round) so that the
     machine's drifts hit all modes alike; the median per mode."""
-    models = {mode: training_model(mode, maxlen, batch_size, config_dir) for mode in modes}
+    models = {mode: training_model(mode, maxlen, batch_size, config_dir, precision) for mode in modes}
     for model, x, y in models.values():
         model.train_on_batch(x, y)  # trace
     times = {mode: [] for mode in modes}
@@ -84,8 +89,8 @@ def measure_time(modes, maxlen, batch_size, rounds, config_dir):
              "seconds_per_example": float(np.median(t)) / batch_size} for mode, t in times.items()]
 
 
-def run_child(*args):
-    command = [sys.executable, "-m", "common.bench_recompute", "--child", *map(str, args)]
+def run_child(precision, *args):
+    command = [sys.executable, "-m", "common.bench_recompute", "--precision", precision, "--child", *map(str, args)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
@@ -128,14 +133,15 @@ def main(argv=None):
                    help="batch sizes per maxlen (at least two each, for the slope); time is taken at the largest")
     p.add_argument("--rounds", type=int, default=4, help="timed steps per mode, taken in turns")
     p.add_argument("--budget-gb", type=float, default=16.0)
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
     p.add_argument("--out", default=os.path.join(ROOT, "outputs", "bench"))
     args = p.parse_args(argv)
     if args.child:  # memory MODE MAXLEN BATCH DIR | time MAXLEN BATCH ROUNDS DIR MODE...
         kind, rest = args.child[0], args.child[1:]
         if kind == "memory":
-            result = measure_memory(rest[0], int(rest[1]), int(rest[2]), rest[3])
+            result = measure_memory(rest[0], int(rest[1]), int(rest[2]), rest[3], args.precision)
         else:
-            result = measure_time(rest[4:], int(rest[0]), int(rest[1]), int(rest[2]), rest[3])
+            result = measure_time(rest[4:], int(rest[0]), int(rest[1]), int(rest[2]), rest[3], args.precision)
         print(json.dumps(result))
         return
     os.makedirs(args.out, exist_ok=True)
@@ -147,11 +153,11 @@ def main(argv=None):
         batches = [int(b) for b in sizes.split(",")]
         for batch in batches:
             for mode in args.modes:
-                r = run_child("memory", mode, maxlen, batch, args.out)
+                r = run_child(args.precision, "memory", mode, maxlen, batch, args.out)
                 memory_rows.append(r)
                 print(f"maxlen {r['maxlen']:4d} batch {r['batch_size']:3d} {r['mode']:6s} peak "
                       f"{r['peak_bytes'] / 2 ** 30:6.2f} GiB ({r['memory']})", flush=True)
-        for r in run_child("time", maxlen, max(batches), args.rounds, args.out, *args.modes):
+        for r in run_child(args.precision, "time", maxlen, max(batches), args.rounds, args.out, *args.modes):
             time_rows.append(r)
             print(f"maxlen {r['maxlen']:4d} batch {r['batch_size']:3d} {r['mode']:6s} "
                   f"{r['step_seconds']:6.2f} s/step (median of {args.rounds}, modes in turns)", flush=True)
@@ -162,10 +168,11 @@ def main(argv=None):
         print(f"{key:14s} {s['activation_mib_per_example']:10.1f} {s.get('memory_saving_x', 1):6.1f}x "
               f"{s['seconds_per_example'] or float('nan'):7.3f} {s.get('time_overhead', 0):+8.1%} "
               f"{s['largest_batch_in_budget'] if s['largest_batch_in_budget'] is not None else '-':>14}")
-    with open(os.path.join(args.out, "recompute.json"), "w", encoding="utf-8") as f:
+    name = "recompute.json" if args.precision == "fp32" else f"recompute-{args.precision}.json"
+    with open(os.path.join(args.out, name), "w", encoding="utf-8") as f:
         json.dump({"memory": memory_rows, "time": time_rows, "summary": summary, "settings": vars(args)}, f,
                   indent=2)
-    print(f"written: {os.path.join(args.out, 'recompute.json')}")
+    print(f"written: {os.path.join(args.out, name)}")
 
 
 if __name__ == "__main__":

@@ -37,18 +37,22 @@ class BertFiles:
         files.check()
         return files
 
-    def check(self):
+    def check(self, require_checkpoint=True):
         """Raise CheckpointError unless the files exist and agree with each other."""
         for path, what in ((self.config, "bert_config.json"), (self.vocab, "vocab.txt")):
             if not path or not os.path.isfile(path):
                 raise CheckpointError(f"{path}: missing {what}; a Google-format BERT "
                                       "directory holds bert_config.json, bert_model.ckpt.* and vocab.txt")
-        if not self.checkpoint or not os.path.isfile(self.checkpoint + ".index"):
+        if require_checkpoint and (not self.checkpoint or not os.path.isfile(self.checkpoint + ".index")):
             raise CheckpointError(f"{self.checkpoint}.index: missing checkpoint; expected "
                                   "bert_model.ckpt.index and bert_model.ckpt.data-* beside bert_config.json")
         config = self.read_config()
-        with open(self.vocab, encoding="utf-8") as f:
-            vocab_size = sum(1 for line in f if line.strip())
+        try:
+            with open(self.vocab, encoding="utf-8") as f:
+                vocab_size = sum(1 for line in f if line.strip())
+        except UnicodeDecodeError:
+            raise CheckpointError(f"{self.vocab}: not UTF-8 text; a BERT vocab.txt is UTF-8, one token per line") \
+                from None
         if vocab_size != config.get("vocab_size"):
             raise CheckpointError(
                 f"{self.vocab}: {vocab_size} tokens but {self.config} says vocab_size="
@@ -57,9 +61,20 @@ class BertFiles:
     def read_config(self):
         try:
             with open(self.config, encoding="utf-8") as f:
-                return json.load(f)
-        except json.JSONDecodeError as e:
+                config = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise CheckpointError(f"{self.config}: not valid JSON ({e})") from None
+        if not isinstance(config, dict) or "hidden_size" not in config:
+            raise CheckpointError(f"{self.config}: not a BERT config (no hidden_size)")
+        return config
+
+    def check_maxlen(self, maxlen):
+        """A window of `maxlen` tokens must fit the checkpoint's position embeddings."""
+        limit = self.read_config().get("max_position_embeddings", 512)
+        if maxlen > limit:
+            raise CheckpointError(f"--maxlen {maxlen} is longer than this BERT's max_position_embeddings "
+                                  f"({limit}, {self.config}); use --maxlen {limit} or less (long texts are read "
+                                  "in overlapping windows, so nothing is lost)")
 
 
 def _find_checkpoint(bert_dir):

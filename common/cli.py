@@ -1,14 +1,18 @@
-"""Command-line arguments every track's train.py and predict.py share."""
+"""What every track's train.py and predict.py share: their arguments, their set-up, their errors."""
 import argparse
 import sys
 
 from common.bert import CheckpointError
 from common.data import DataError
+from common.distribute import STRATEGIES, StrategyError
+from common.model_dir import ModelDirError
+from common.precision import PRECISIONS, PrecisionError
+from common.training import SCHEDULES, TrainingError
 
 
 def train_parser(description, track, defaults):
-    """The train.py contract; `defaults` sets the track's epochs, batch size, maxlen and learning rate."""
-    p = argparse.ArgumentParser(description=description)
+    """The train.py contract; `defaults` sets the track's epochs, batch size, maxlen, learning rate, schedule."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data (--data-dir finds the official file names; the others override)")
     data.add_argument("--data-dir", help="directory with the official train/dev/test (and schema) files")
     data.add_argument("--train")
@@ -19,18 +23,38 @@ def train_parser(description, track, defaults):
     p.add_argument("--bert-dir", required=True, help="Google-format BERT: bert_config.json, bert_model.ckpt.*, vocab.txt")
     p.add_argument("--word-level", action="store_true", help="jieba pre-tokenization for word-level vocabularies")
     p.add_argument("--output-dir", required=True, help="model directory to write")
-    p.add_argument("--epochs", type=int, default=defaults["epochs"])
-    p.add_argument("--batch-size", type=int, default=defaults["batch_size"])
-    p.add_argument("--maxlen", type=int, default=defaults["maxlen"], help="tokens per window, [CLS] and [SEP] included")
-    p.add_argument("--stride", type=int, default=None, help="tokens between window starts (default: half a window)")
-    p.add_argument("--learning-rate", type=float, default=defaults["learning_rate"])
-    p.add_argument("--warmup", type=float, default=0.1, help="share of steps with linear warm-up")
-    p.add_argument("--recompute", nargs="?", const="block", default=False, choices=["block", "layer"],
-                   help="keep only each transformer block's input and recompute the block in the backward pass "
-                        "(much less activation memory, some more time; same numbers); 'layer': bert4keras's "
-                        "per-layer scheme")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last finished epoch")
+    p.add_argument("--overwrite", action="store_true", help="replace the run an existing --output-dir holds")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its last resume point (same settings)")
+    p.add_argument("--save-every", type=float, default=10.0, metavar="MINUTES",
+                   help="minutes between resume points inside an epoch (0: after every step); one is also "
+                        "saved at every epoch's end and on SIGTERM/SIGINT")
+    recipe = p.add_argument_group("recipe")
+    recipe.add_argument("--epochs", type=int, default=defaults["epochs"])
+    recipe.add_argument("--batch-size", type=int, default=defaults["batch_size"],
+                        help="the global batch (split over replicas under --strategy)")
+    recipe.add_argument("--maxlen", type=int, default=defaults["maxlen"],
+                        help="tokens per window, [CLS] and [SEP] included")
+    recipe.add_argument("--stride", type=int, default=None, help="tokens between window starts (default: half a window)")
+    recipe.add_argument("--learning-rate", type=float, default=defaults["learning_rate"])
+    recipe.add_argument("--schedule", choices=SCHEDULES, default=defaults["schedule"],
+                        help="learning-rate schedule (default %(default)s)")
+    recipe.add_argument("--warmup", type=float, default=0.1, help="share of steps with linear warm-up")
+    recipe.add_argument("--clip-norm", type=float, default=1.0, help="global gradient-norm clipping (0: off)")
+    recipe.add_argument("--seed", type=int, default=42)
+    device = p.add_argument_group("devices")
+    device.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                        help="auto: all GPUs when there are two or more, else one device; multiworker: TF_CONFIG")
+    device.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="fp32, bf16 or fp16 mixed precision (float32 weights), or auto (the default: bf16 "
+                             "where the device runs it natively, else fp32)")
+    device.add_argument("--jit", action="store_true",
+                        help="compile the training step with XLA (lengths padded to multiples of 32, so it "
+                             "compiles once per length bucket)")
+    device.add_argument("--recompute", nargs="?", const="block", default=False, choices=["block", "layer"],
+                        help="keep only each transformer block's input and recompute the block in the backward pass "
+                             "(much less activation memory, some more time; same numbers); 'layer': bert4keras's "
+                             "per-layer scheme")
     return p
 
 
@@ -40,13 +64,121 @@ def predict_parser(description):
     p.add_argument("--input", required=True, help="the official test file")
     p.add_argument("--output", required=True, help="submission file to write")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="compute precision, whatever the model was trained in (default auto: bf16 where the "
+                        "device runs it natively, else fp32)")
+    p.add_argument("--use-unfinished", action="store_true",
+                   help="predict with the best weights so far of a run that has not finished")
     return p
+
+
+def check_output(args, inputs=("input",)):
+    """--output may not be one of the input files."""
+    from common.files import same_file
+
+    for name in inputs:
+        path = getattr(args, name, None)
+        if path and same_file(path, args.output):
+            raise DataError(f"--output {args.output} is the --{name} file; writing it would destroy the input")
+
+
+ERRORS = (DataError, CheckpointError, ModelDirError, StrategyError, PrecisionError, TrainingError, FileNotFoundError)
 
 
 def run(main):
     """Run `main()`, turning the project's input errors into one line and exit code 2."""
     try:
         return main()
-    except (DataError, CheckpointError, FileNotFoundError) as e:
+    except ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except MemoryError:
+        print("error: out of memory; lower --batch-size or --maxlen, or pass --recompute", file=sys.stderr)
+        sys.exit(2)
+
+
+class TrainingSession:
+    """The steps every train.py takes around its track's own part.
+
+        session = TrainingSession(args, track)        # files found, checkpoint and --maxlen checked,
+                                                      # strategy and precision set, output dir checked
+        ... load and encode data (session.files) ...
+        with session.strategy.scope(): build the model; optimizer = session.optimizer(total_steps)
+        best = session.fit(model, optimizer, batches, evaluate, on_best, schema_path)
+    """
+
+    def __init__(self, args, track, file_roles=("train", "dev", "test", "schema")):
+        from common.bert import BertFiles
+        from common.data import find_data_files
+        from common.distribute import is_chief, make_strategy
+        from common.model_dir import prepare_model_dir
+        from common.precision import resolve_precision, set_precision
+        from common.training import seed_everything
+
+        self.args, self.track = args, track
+        self.files = find_data_files(track, args.data_dir, {r: getattr(args, r, None) for r in file_roles})
+        self.bert_files = BertFiles.from_dir(args.bert_dir)
+        self.bert_files.check_maxlen(args.maxlen)
+        if args.stride is not None and not 0 < args.stride <= args.maxlen - 2:
+            raise DataError(f"--stride {args.stride} must be between 1 and --maxlen - 2 ({args.maxlen - 2})")
+        for name in ("batch_size", "epochs"):
+            if getattr(args, name) < 1:
+                raise DataError(f"--{name.replace('_', '-')} must be at least 1")
+        self.strategy = make_strategy(args.strategy)
+        self.chief = is_chief(self.strategy)
+        args.precision = resolve_precision(args.precision)
+        set_precision(args.precision)
+        if args.jit:
+            from common.training import set_length_multiple
+            set_length_multiple(32)
+        seed_everything(args.seed)
+        # refuse a directory of another run now, before minutes of encoding; write it only before training
+        prepare_model_dir(args.output_dir, self.bert_files, self.recorded_args(), resume=args.resume,
+                          overwrite=args.overwrite, chief=False)
+
+    def recorded_args(self):
+        return dict(vars(self.args), track=self.track)
+
+    def optimizer(self, total_steps):
+        from common.training import make_optimizer
+
+        a = self.args
+        return make_optimizer(a.learning_rate, total_steps, a.schedule, a.warmup, a.clip_norm,
+                              loss_scale=a.precision == "fp16")
+
+    def fit(self, model, optimizer, batches, evaluate, on_best=None, schema_path=None, key="f1"):
+        """Write the model directory, train, and mark the directory finished; the best epoch's record."""
+        from common.model_dir import finish_model_dir, prepare_model_dir
+        from common.training import Trainer
+
+        a = self.args
+        prepare_model_dir(a.output_dir, self.bert_files, self.recorded_args(), schema_path, resume=a.resume,
+                          overwrite=a.overwrite, chief=self.chief)
+        trainer = Trainer(model, optimizer, batches, a.epochs, evaluate, a.output_dir, key=key, on_best=on_best,
+                          strategy=self.strategy, chief=self.chief, save_every=a.save_every,
+                          jit=getattr(a, "jit", False))
+        best = trainer.fit(resume=a.resume)
+        if self.chief:
+            finish_model_dir(a.output_dir)
+        return best
+
+
+def require_learnable(train_count, dev_gold, what, train_path, dev_path):
+    """Stop before training when the data cannot teach or score anything."""
+    if not train_count:
+        raise DataError(f"{train_path}: no {what} to learn from (empty file, or none matches the schema); "
+                        "check that this is the right file for this track")
+    if not dev_gold:
+        raise DataError(f"{dev_path}: no gold {what} in the dev file, so dev scores would be 0 every epoch and the "
+                        "best epoch meaningless; give a dev file with annotations")
+
+
+def warn_if_unlearned(best, key, *warnings):
+    """Say so when training ended without learning anything dev can see (and any other warnings)."""
+    for line in warnings:
+        if line:
+            print(line, file=sys.stderr)
+    if best and not best.get(f"dev_{key}"):
+        print(f"warning: the best dev {key} is 0 after {best['epoch']} epoch(s): the model learned nothing dev can "
+              "see; check that train and dev are of this track, or train longer or with another --learning-rate",
+              file=sys.stderr)

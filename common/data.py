@@ -36,10 +36,28 @@ class Skips:
                   file=stream or sys.stderr)
 
 
+def _not_utf8(path, lineno):
+    return DataError(f"{path}:{lineno}: not UTF-8 text (the official files are UTF-8; a GBK file converts with "
+                     f"`iconv -f GBK -t UTF-8 {path} > {path}.utf8`)")
+
+
+def _open_binary(path):
+    if os.path.isdir(path):
+        raise DataError(f"{path}: a directory, not a data file")
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+
+
 def read_json_lines(path):
-    """Yield (line number, object) for every non-blank line of a JSON-lines file."""
-    with open(path, encoding="utf-8-sig") as f:
-        for lineno, line in enumerate(f, 1):
+    """Yield (line number, object) for every non-blank line of a JSON-lines file (UTF-8, BOM allowed)."""
+    with _open_binary(path) as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise _not_utf8(path, lineno) from None
             if not line.strip():
                 continue
             try:
@@ -49,6 +67,26 @@ def read_json_lines(path):
             if not isinstance(obj, dict):
                 raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
             yield lineno, obj
+
+
+def read_json_document(path):
+    """One JSON document (UTF-8, BOM allowed); errors name the file and line."""
+    with _open_binary(path) as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _not_utf8(path, data[:e.start].count(b"\n") + 1) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+
+
+def _require_items(path, items, what):
+    if not items:
+        raise DataError(f"{path}: holds no {what}; is it the right file?")
+    return items
 
 
 def require(obj, key, kind, where):
@@ -81,13 +119,9 @@ class Question:
     found: list = field(default_factory=list)    # (char start, text) of the answers found in the context
 
 
-def load_dureader(path, report=True):
+def load_dureader(path, report=True, require_items=False):
     """Questions of a DuReader_robust file (train, dev or test)."""
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            doc = json.load(f)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    doc = read_json_document(path)
     where = f"{path}:1"
     if not isinstance(doc, dict):
         raise DataError(f"{where}: expected an object with key 'data'")
@@ -117,7 +151,7 @@ def load_dureader(path, report=True):
                 questions.append(question)
     if report:
         skips.report()
-    return questions
+    return _require_items(path, questions, "question") if require_items else questions
 
 
 # ---------------------------------------------------------------- DuIE 2.0
@@ -145,7 +179,7 @@ def load_duie_schema(path):
     return predicates
 
 
-def load_duie(path, schema=None, report=True):
+def load_duie(path, schema=None, report=True, require_items=False):
     """Sentences of a DuIE file as dicts {"text", "spo_list"} (test files: no spo_list).
 
     With a schema, SPOs with an unknown predicate or slot, or with a subject or
@@ -184,7 +218,7 @@ def load_duie(path, schema=None, report=True):
         sentences.append({"text": text, "spo_list": spo_list, "line": lineno})
     if report:
         skips.report()
-    return sentences
+    return _require_items(path, sentences, "sentence") if require_items else sentences
 
 
 # ---------------------------------------------------------------- DuEE 1.0
@@ -202,7 +236,7 @@ def load_duee_schema(path):
     return schema
 
 
-def load_duee(path, schema=None, report=True):
+def load_duee(path, schema=None, report=True, require_items=False):
     """Sentences of a DuEE file as dicts {"id", "text", "arguments": [(event_type, role, start, argument)]}.
 
     Arguments are found by `argument_start_index` when it is right, else by
@@ -238,7 +272,7 @@ def load_duee(path, schema=None, report=True):
                           "event_list": obj.get("event_list") or []})  # as given, aliases and all, for scoring
     if report:
         skips.report()
-    return sentences
+    return _require_items(path, sentences, "sentence") if require_items else sentences
 
 
 # ---------------------------------------------------------------- finding the files

@@ -27,6 +27,13 @@ import bert4keras.backend as _backend  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # TensorFlow's Python warnings would drown the progress output
 
+# LIC_LOGICAL_CPUS=N splits the CPU into N logical devices, so that --strategy mirrored can be tried
+# (and tested) without GPUs; it must happen before TensorFlow initializes its devices, hence here.
+if int(os.environ.get("LIC_LOGICAL_CPUS") or 0) > 1:
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0],
+        [tf.config.LogicalDeviceConfiguration()] * int(os.environ["LIC_LOGICAL_CPUS"]))
+
 # TF 2.21 moved tape.stop_recording to eager.record; bert4keras's recompute needs it.
 _backend.tape.stop_recording = record.stop_recording
 # bert4keras's recompute wrapper re-records the op itself; give it the function it expects.
@@ -58,5 +65,25 @@ _backend.recompute_grad = _switchable_recompute
 
 import bert4keras.layers  # noqa: E402,F401  (decorated with the switchable version)
 from bert4keras.backend import keras, K  # noqa: E402
+
+_LayerNorm = bert4keras.layers.LayerNormalization
+_layer_norm_init, _layer_norm_build = _LayerNorm.__init__, _LayerNorm.build
+
+
+def _float32_layer_norm_init(self, *args, **kwargs):
+    # under a bfloat16/float16 policy the mean and variance of hundreds of values lose too much precision:
+    # every LayerNormalization computes in float32 (Keras casts its inputs) whatever the global policy
+    kwargs.setdefault("dtype", "float32")
+    _layer_norm_init(self, *args, **kwargs)
+
+
+def _float32_layer_norm_build(self, input_shape):
+    _layer_norm_build(self, input_shape)
+    for name in ("hidden_dense", "beta_dense", "gamma_dense"):  # the conditional variant's own layers
+        if getattr(self, name, None) is not None:
+            getattr(self, name)._set_dtype_policy(self.dtype_policy)
+
+
+_LayerNorm.__init__, _LayerNorm.build = _float32_layer_norm_init, _float32_layer_norm_build
 
 __all__ = ["tf", "keras", "K"]

@@ -112,21 +112,31 @@ def prf(correct, predicted, gold, digits=4):
     return {"precision": round(p, digits), "recall": round(r, digits), "f1": round(f, digits)}
 
 
-def duie_scores(gold_sentences, predicted_sentences):
-    """P/R/F1 over SPOs; sentences are dicts with "text" and "spo_list", matched by text."""
-    predicted_by_text = {}
-    for s in predicted_sentences:
-        predicted_by_text.setdefault(s["text"], set()).update(duie_spo_key(spo) for spo in s["spo_list"])
-    gold_by_text = {}
-    for s in gold_sentences:
-        gold_by_text.setdefault(s["text"], set()).update(duie_spo_key(spo) for spo in s["spo_list"])
-    correct = predicted = gold = 0
+def _spo_sets(sentences):
+    by_text = {}
+    for s in sentences:
+        by_text.setdefault(s["text"], set()).update(duie_spo_key(spo) for spo in s.get("spo_list") or [])
+    return by_text
+
+
+def duie_counts(gold_sentences, predicted_sentences):
+    """{predicate: [correct, predicted, gold]}: the official metric's counts, split by predicate."""
+    predicted_by_text, gold_by_text = _spo_sets(predicted_sentences), _spo_sets(gold_sentences)
+    counts = {}
     for text, gold_spos in gold_by_text.items():
         pred_spos = predicted_by_text.get(text, set())
-        correct += len(gold_spos & pred_spos)
-        predicted += len(pred_spos)
-        gold += len(gold_spos)
-    return prf(correct, predicted, gold)
+        for key in gold_spos | pred_spos:
+            c = counts.setdefault(key[0], [0, 0, 0])
+            c[0] += key in gold_spos and key in pred_spos
+            c[1] += key in pred_spos
+            c[2] += key in gold_spos
+    return counts
+
+
+def duie_scores(gold_sentences, predicted_sentences):
+    """P/R/F1 over SPOs; sentences are dicts with "text" and "spo_list", matched by text."""
+    counts = duie_counts(gold_sentences, predicted_sentences).values()
+    return prf(*(sum(c[i] for c in counts) for i in range(3)))
 
 
 # ---------------------------------------------------------------- DuEE 1.0
@@ -140,8 +150,8 @@ def char_f1(gold, prediction):
     return 2 * p * r / (p + r)
 
 
-def duee_scores(gold_sentences, predicted_sentences):
-    """Argument-level P/R/F1.
+def duee_counts(gold_sentences, predicted_sentences):
+    """{(event_type, role): [score, predicted, gold]}: the official metric's sums, split by class.
 
     gold_sentences: {"id", "event_list"} as in the data files (aliases allowed);
     predicted_sentences: {"id", "event_list"} as in a submission. Within one
@@ -150,26 +160,34 @@ def duee_scores(gold_sentences, predicted_sentences):
     of the prediction with the gold argument or its best alias.
     """
     predicted_by_id = {s["id"]: s for s in predicted_sentences}
-    score = n_predicted = n_gold = 0.0
+    counts = {}
     for sentence in gold_sentences:
         golds = {}
         for event in sentence.get("event_list") or []:
             for arg in event["arguments"]:
                 names = [arg["argument"]] + list(arg.get("alias") or [])
                 golds.setdefault((event["event_type"], arg["role"]), []).append(names)
-                n_gold += 1
         predicted = {}
         for event in predicted_by_id.get(sentence["id"], {}).get("event_list", []):
             for arg in event["arguments"]:
                 predicted.setdefault((event["event_type"], arg["role"]), set()).add(arg["argument"])
-        n_predicted += sum(map(len, predicted.values()))
-        for key, arguments in predicted.items():
+        for key in golds.keys() | predicted.keys():
+            c = counts.setdefault(key, [0.0, 0, 0])
+            arguments, gold_args = predicted.get(key, set()), golds.get(key, [])
+            c[1] += len(arguments)
+            c[2] += len(gold_args)
             pairs = sorted(((max(char_f1(name, a) for name in names), i, a)
-                            for a in arguments for i, names in enumerate(golds.get(key, []))), reverse=True)
+                            for a in arguments for i, names in enumerate(gold_args)), reverse=True)
             used_gold, used_pred = set(), set()
             for pair_score, i, a in pairs:
                 if i not in used_gold and a not in used_pred:
                     used_gold.add(i)
                     used_pred.add(a)
-                    score += pair_score
-    return prf(score, n_predicted, n_gold)
+                    c[0] += pair_score
+    return counts
+
+
+def duee_scores(gold_sentences, predicted_sentences):
+    """Argument-level P/R/F1 (see duee_counts)."""
+    counts = duee_counts(gold_sentences, predicted_sentences).values()
+    return prf(*(sum(c[i] for c in counts) for i in range(3)))

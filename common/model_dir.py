@@ -1,43 +1,163 @@
-"""A trained model directory holds everything `predict.py --model-dir DIR` needs.
+"""A trained model directory holds everything `predict.py --model-dir DIR` needs, and says when it is not done.
 
 DIR/bert_config.json, DIR/vocab.txt: the encoder's shape and vocabulary;
 DIR/schema.json: the track's schema (relation and event extraction);
-DIR/args.json: the training arguments (maxlen, stride, ...);
-DIR/model.weights.h5: the weights of the best dev epoch.
+DIR/args.json: the training arguments (track, maxlen, head, precision, ...);
+DIR/model.weights.h5: the weights of the best dev epoch (float32 whatever the training precision);
+DIR/training.json: present while a run writes the directory (and after a run that did not finish);
+DIR/metrics.jsonl, DIR/resume/: the epochs' records and the last resume point.
+
+Every file is written atomically (common.files).
 """
 import json
 import os
 import shutil
+import socket
+import time
 
-from common.bert import BertFiles
+from common.bert import BertFiles, CheckpointError
+from common.data import DataError
+from common.files import read_json, save_atomically, write_json
 
 WEIGHTS = "model.weights.h5"
+ARGS = "args.json"
+MARKER = "training.json"
+RESUME = "resume"
+METRICS = "metrics.jsonl"
+# what a run writes: --overwrite removes exactly these
+RUN_FILES = (WEIGHTS, ARGS, MARKER, METRICS, "schema.json", "bert_config.json", "vocab.txt", "dev_predictions.json",
+             "dev_predictions.zip", "tensorboard", RESUME, "report")
+# arguments a resumed run must share with the run it continues (they shape the model or the data)
+RESUME_KEYS = ("track", "maxlen", "stride", "head", "word_level", "max_question_len", "seed", "batch_size",
+               "learning_rate", "schedule")
 
 
-def save_model_dir(output_dir, bert_files, args, schema_path=None):
-    """Copy config, vocab and schema into `output_dir` and record the arguments."""
+class ModelDirError(ValueError):
+    """A model directory that cannot be used as asked, with what to do about it."""
+
+
+def holds_run(output_dir):
+    return any(os.path.exists(os.path.join(output_dir, name)) for name in (ARGS, WEIGHTS, MARKER, RESUME))
+
+
+def prepare_model_dir(output_dir, bert_files, args, schema_path=None, resume=False, overwrite=False, chief=True):
+    """Make `output_dir` ready for a run: refuse to mix two runs, mark it unfinished, copy what predict needs.
+
+    A directory holding another run is refused unless `overwrite` (its run files are removed first,
+    so no old weights stay beside the new arguments) or `resume` (with the same key arguments).
+    """
+    if resume and holds_run(output_dir):
+        previous = read_json(os.path.join(output_dir, ARGS), "args") if os.path.isfile(
+            os.path.join(output_dir, ARGS)) else {}
+        changed = [f"--{k.replace('_', '-')} {previous[k]!r} -> {args.get(k)!r}" for k in RESUME_KEYS
+                   if k in previous and previous[k] != args.get(k)]
+        if changed:
+            raise ModelDirError(f"{output_dir}: --resume with other settings than the run it continues "
+                                f"({'; '.join(changed)}); resume with the same settings or start anew with --overwrite")
+    elif holds_run(output_dir) and not overwrite:
+        raise ModelDirError(f"{output_dir}: holds another run (args.json, weights or a resume point); pass --resume "
+                            "to continue it, --overwrite to replace it, or choose another --output-dir")
+    if not chief:
+        return
+    if overwrite and not resume:
+        for name in RUN_FILES:
+            path = os.path.join(output_dir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
     os.makedirs(output_dir, exist_ok=True)
-    shutil.copyfile(bert_files.config, os.path.join(output_dir, "bert_config.json"))
-    shutil.copyfile(bert_files.vocab, os.path.join(output_dir, "vocab.txt"))
+    write_json(os.path.join(output_dir, MARKER), {"pid": os.getpid(), "host": socket.gethostname(),
+                                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    save_atomically(os.path.join(output_dir, "bert_config.json"), lambda p: shutil.copyfile(bert_files.config, p))
+    save_atomically(os.path.join(output_dir, "vocab.txt"), lambda p: shutil.copyfile(bert_files.vocab, p))
     if schema_path:
-        shutil.copyfile(schema_path, os.path.join(output_dir, "schema.json"))
-    with open(os.path.join(output_dir, "args.json"), "w", encoding="utf-8") as f:
-        json.dump(args, f, ensure_ascii=False, indent=2)
+        save_atomically(os.path.join(output_dir, "schema.json"), lambda p: shutil.copyfile(schema_path, p))
+    write_json(os.path.join(output_dir, ARGS), args)
 
 
-def load_model_dir(model_dir):
-    """(BertFiles without a checkpoint, training arguments, schema path or None)."""
-    needed = ["bert_config.json", "vocab.txt", "args.json", WEIGHTS]
+def finish_model_dir(output_dir):
+    """The run is over: the directory is a finished model."""
+    marker = os.path.join(output_dir, MARKER)
+    if os.path.exists(marker):
+        os.remove(marker)
+
+
+def load_model_dir(model_dir, track=None, allow_unfinished=False):
+    """(BertFiles without a checkpoint, training arguments, schema path or None), after checking the directory.
+
+    Checks: the files are there, training finished (or `allow_unfinished`), the directory is of `track`,
+    vocab.txt matches bert_config.json, the weights file is readable.
+    """
+    if not os.path.isdir(model_dir):
+        raise ModelDirError(f"{model_dir}: no such directory; train.py --output-dir writes a model directory")
+    needed = ["bert_config.json", "vocab.txt", ARGS, WEIGHTS]
     missing = [n for n in needed if not os.path.isfile(os.path.join(model_dir, n))]
+    marker = os.path.join(model_dir, MARKER)
     if missing:
-        raise FileNotFoundError(f"{model_dir}: not a trained model directory (missing {', '.join(missing)}); "
-                                "train.py --output-dir writes one")
-    with open(os.path.join(model_dir, "args.json"), encoding="utf-8") as f:
-        args = json.load(f)
+        hint = " (its training has not finished an epoch yet)" if os.path.exists(marker) else ""
+        raise ModelDirError(f"{model_dir}: not a trained model directory (missing {', '.join(missing)}){hint}; "
+                            "train.py --output-dir writes one")
+    if os.path.exists(marker) and not allow_unfinished:
+        try:
+            run = read_json(marker)
+            who = f" (pid {run.get('pid')} on {run.get('host')}, started {run.get('started')})"
+        except DataError:
+            who = ""
+        raise ModelDirError(f"{model_dir}: its training is still running or did not finish{who}; wait for it, "
+                            "resume it with train.py --resume, or pass --use-unfinished to predict with its best "
+                            "weights so far")
+    args = read_json(os.path.join(model_dir, ARGS), "args")
+    if track and args.get("track", track) != track:
+        raise ModelDirError(f"{model_dir}: a {args['track']} model, not {track}; use "
+                            f"{args['track']}/predict.py or a {track} model directory")
     files = BertFiles(os.path.join(model_dir, "bert_config.json"), None, os.path.join(model_dir, "vocab.txt"))
+    try:
+        files.check(require_checkpoint=False)
+    except CheckpointError as e:
+        raise ModelDirError(str(e)) from None
+    check_weights_file(os.path.join(model_dir, WEIGHTS))
     schema = os.path.join(model_dir, "schema.json")
     return files, args, schema if os.path.isfile(schema) else None
 
 
+def check_weights_file(path):
+    """A readable HDF5 weights file, or ModelDirError naming it."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if not len(f.keys()):
+                raise OSError("no weights inside")
+    except OSError as e:
+        raise ModelDirError(f"{path}: unreadable weights file ({str(e).splitlines()[0]}); it may be truncated: "
+                            "train again, or resume the run with train.py --resume") from None
+
+
+def load_weights(model, model_dir):
+    """Load the best weights into `model`; a file of another architecture is a clear error."""
+    path = weights_path(model_dir)
+    try:
+        model.load_weights(path)
+    except (ValueError, KeyError) as e:
+        raise ModelDirError(f"{path}: does not fit the model rebuilt from {os.path.join(model_dir, ARGS)} "
+                            f"({str(e).splitlines()[0][:200]})") from None
+
+
 def weights_path(model_dir):
     return os.path.join(model_dir, WEIGHTS)
+
+
+def read_metrics(model_dir):
+    """The epoch records of metrics.jsonl; a torn last line (a run killed while writing) is ignored."""
+    path = os.path.join(model_dir, METRICS)
+    records = []
+    if not os.path.isfile(path):
+        return records
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return records

@@ -9,10 +9,11 @@ first use under outputs/, with settings that let the tiny model learn in minutes
 import argparse
 import glob
 import os
+import shlex
 import subprocess
 import sys
 
-from common.data import find_data_files
+from common.data import DataError, find_data_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRACKS = ("relation_extraction", "event_extraction", "reading_comprehension")
@@ -43,8 +44,12 @@ def embedded_default(outputs):
 
 
 def run(command):
+    """Run a step; a failing step stops the pipeline with its exit code (its own message is already shown)."""
     print("+ " + " ".join(command), flush=True)
-    subprocess.run(command, check=True, cwd=ROOT)
+    code = subprocess.run(command, cwd=ROOT).returncode
+    if code != 0:
+        print(f"error: step failed (exit {code}): {' '.join(command)}", file=sys.stderr)
+        sys.exit(code)
 
 
 def main(argv=None):
@@ -58,6 +63,9 @@ def main(argv=None):
     p.add_argument("--maxlen", type=int)
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--recompute", action="store_true")
+    p.add_argument("--precision")
+    p.add_argument("--strategy")
+    p.add_argument("--train-args", default="", help="more train.py arguments, as one string")
     args = p.parse_args(argv)
     outputs = os.path.join(ROOT, "outputs")
     settings = {}
@@ -68,19 +76,29 @@ def main(argv=None):
         if not args.bert_dir:
             args.bert_dir = bert
             settings = dict(TINY_SETTINGS[args.track])
-    for key in settings.keys() | {"epochs", "batch_size", "maxlen", "learning_rate"}:
+    for key in settings.keys() | {"epochs", "batch_size", "maxlen", "learning_rate", "precision", "strategy"}:
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     out = args.out or os.path.join(outputs, args.track)
-    test = find_data_files(args.track, args.data_dir, need=("test",))["test"]
+    try:
+        test = find_data_files(args.track, args.data_dir, need=())["test"]
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     python = sys.executable
     command = [python, f"{args.track}/train.py", "--data-dir", args.data_dir, "--bert-dir", args.bert_dir,
-               "--output-dir", out]
+               "--output-dir", out, "--overwrite"]
     for key, value in sorted(settings.items()):
         command += [f"--{key.replace('_', '-')}", str(value)]
     if args.recompute:
         command.append("--recompute")
+    command += shlex.split(args.train_args)
     run(command)
+    run([python, "-m", "common.report", out])
+    if not test:
+        print(f"\n{args.track}: model in {out}; no test file under {args.data_dir}, so no submission was written "
+              f"(put the test file there and run {args.track}/predict.py --model-dir {out} ...)")
+        return
     submission = os.path.join(out, SUBMISSION[args.track])
     run([python, f"{args.track}/predict.py", "--model-dir", out, "--input", test, "--output", submission])
     run([python, "-m", "common.validate", "--track", args.track, "--test", test, "--submission", submission])

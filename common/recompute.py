@@ -27,7 +27,7 @@ class _BlockDropoutSeeds:
     def __init__(self, seed, training):
         self.seed, self.training, self.count = seed, training, 0
 
-    def next(self):
+    def next(self):  # seed[1] is (replica, block): 64 draws per block
         self.count += 1
         return tf.stack([self.seed[0], self.seed[1] * 64 + self.count])
 
@@ -42,26 +42,64 @@ def _switch(training, on, off):
     return tf.cond(tf.cast(training, tf.bool), on, off)
 
 
+def _replica_id():
+    context = tf.distribute.get_replica_context()
+    return 0 if context is None else context.replica_id_in_sync_group
+
+
+def _counter(layer):
+    """A step counter kept with the weights, so dropout draws resume where they stopped."""
+    return layer.add_weight(name="dropout_calls", shape=(), dtype="int64", initializer="zeros", trainable=False,
+                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+
+def _dropped(inputs, rate, seed):
+    # half-precision draws and a boolean select: the backward pass keeps one byte per element
+    keep = tf.random.stateless_uniform(tf.shape(inputs), seed, dtype=tf.float16) >= rate
+    return tf.where(keep, inputs / tf.cast(1.0 - rate, inputs.dtype), tf.zeros((), inputs.dtype))
+
+
 class SeededDropout(keras.layers.Dropout):
-    """Dropout that, inside a TransformerBlock, takes its mask from the block's seeds; elsewhere plain Dropout."""
+    """Dropout that, inside a TransformerBlock, takes its mask from the block's seeds (the same
+    masks when the block is recomputed); elsewhere plain Keras Dropout.
+
+    It creates no weights: bert4keras's attention makes a new one at every call. It keeps its input's
+    dtype (no autocast): a dropout made inside a bfloat16 block must not cast to the global policy.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["autocast"] = False
+        super().__init__(*args, **kwargs)
 
     def call(self, inputs, training=None):
         seeds = getattr(_local, "seeds", None)
         if seeds is None or self.rate == 0:
             return super().call(inputs, training=training)
-        # inside a block: the block's training flag, since the recomputation runs outside Keras's call context
-        seed = seeds.next()
+        seed = seeds.next()  # inside a block: the block's training flag (recomputation runs outside Keras)
+        return _switch(seeds.training, lambda: _dropped(inputs, self.rate, seed), lambda: tf.identity(inputs))
+
+
+class CountedDropout(SeededDropout):
+    """SeededDropout whose masks outside a block come from its own call counter (kept with the
+    weights), so a resumed run draws the masks an uninterrupted one would have."""
+
+    def build(self, input_shape):
+        self.calls = _counter(self)
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        if getattr(_local, "seeds", None) is not None or self.rate == 0:
+            return super().call(inputs, training=training)
 
         def dropped():
-            # half-precision draws and a boolean select: the backward pass keeps one byte per element
-            keep = tf.random.stateless_uniform(tf.shape(inputs), seed, dtype=tf.float16) >= self.rate
-            return tf.where(keep, inputs / (1.0 - self.rate), tf.zeros((), inputs.dtype))
-        return _switch(seeds.training, dropped, lambda: tf.identity(inputs))
+            calls = self.calls.assign_add(1)
+            return _dropped(inputs, self.rate, tf.stack([calls, tf.cast(_replica_id(), tf.int64) * 4096 + 4095]))
+        return _switch(_is_training(training), dropped, lambda: tf.identity(inputs))
 
 
 # bert4keras creates its dropout layers (attention probabilities included) from these module names
-_b4k_layers.Dropout = SeededDropout
-_b4k_models.Dropout = SeededDropout
+_b4k_layers.Dropout = SeededDropout   # attention probabilities: inside blocks
+_b4k_models.Dropout = CountedDropout  # embeddings (and every dropout of bert4keras's own graph)
 
 
 class TransformerBlock(keras.layers.Layer):
@@ -78,8 +116,7 @@ class TransformerBlock(keras.layers.Layer):
 
     def build(self, input_shape):
         # counts the block's training calls: a new dropout mask every step, the same one when recomputed
-        self.calls = self.add_weight(name="dropout_calls", shape=(), dtype="int64", initializer="zeros",
-                                     trainable=False)
+        self.calls = _counter(self)
         super().build(input_shape)
 
     def forward(self, x, mask, training):
@@ -89,7 +126,8 @@ class TransformerBlock(keras.layers.Layer):
         x = self.attention_norm(self.attention_add([x, y]))
         y = self.feed_forward(x)
         y = self.feed_forward_dropout(y, training=training) if self.feed_forward_dropout else y
-        return self.feed_forward_norm(self.feed_forward_add([x, y]))
+        y = self.feed_forward_add([x, y])
+        return self.feed_forward_norm(y) if self.feed_forward_norm else y
 
     def call(self, x, mask=None, training=None):
         training = _is_training(training)
@@ -97,7 +135,8 @@ class TransformerBlock(keras.layers.Layer):
         # the seed goes in as an argument (float64 holds it exactly): tf.recompute_grad then derives the
         # recomputation's copy from the backward pass, so graph optimization cannot merge the two passes'
         # random draws and keep the first pass's masks alive until the backward pass
-        seed = tf.cast(tf.stack([calls, tf.constant(self.index, tf.int64)]), tf.float64)
+        where = tf.cast(_replica_id(), tf.int64) * 4096 + self.index  # replicas draw different masks
+        seed = tf.cast(tf.stack([calls, where]), tf.float64)
 
         def block(h, seed):
             _local.seeds = _BlockDropoutSeeds(tf.cast(seed, tf.int64), training)
@@ -148,12 +187,23 @@ class BlockBERT(_b4k_models.BERT):
             feed_forward_dropout=self.apply(layer=SeededDropout, rate=self.dropout_rate,
                                             name=f"{feed_forward}-Dropout"),
             feed_forward_add=self.apply(layer=keras.layers.Add, name=f"{feed_forward}-Add"),
-            feed_forward_norm=self.apply(name=f"{feed_forward}-Norm", **norm),
         )
-        # the last block's backward pass comes right after its forward pass: recomputing it would save nothing
-        recompute = self.block_recompute and index < self.num_hidden_layers - 1
-        return self.apply(inputs=inputs, layer=TransformerBlock, index=index, recompute=recompute,
-                          name=f"Transformer-{index}", **sublayers)
+        last = index == self.num_hidden_layers - 1
+        # the last block's final LayerNorm is a layer of its own, so that heads can read the block's output
+        # before it (last_block_before_norm); its backward pass comes right after its forward pass, so
+        # recomputing it would save nothing
+        x = self.apply(inputs=inputs, layer=TransformerBlock, index=index, recompute=self.block_recompute and not last,
+                       feed_forward_norm=None if last else self.apply(name=f"{feed_forward}-Norm", **norm),
+                       name=f"Transformer-{index}", **sublayers)
+        return self.apply(inputs=x, name=f"{feed_forward}-Norm", **norm) if last else x
+
+
+def last_block_before_norm(transformer):
+    """The last transformer block's output before its final LayerNorm (the residual sum)."""
+    model, last = transformer.model, transformer.num_hidden_layers - 1
+    if isinstance(transformer, BlockBERT):
+        return model.get_layer(f"Transformer-{last}").output
+    return model.get_layer(f"Transformer-{last}-FeedForward-Add").output  # bert4keras's own graph
 
 
 def set_recompute(model, on):

@@ -6,24 +6,11 @@ event extraction: JSON lines {"id", "event_list"}.
 """
 import json
 import os
-import tempfile
 import zipfile
 
+from common.files import write_atomically
+
 DUIE_MEMBER = "duie.json"  # the JSON-lines file inside the DuIE zip
-
-
-def write_atomically(path, write):
-    """Call write(file) on a temporary file beside `path`, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _json_lines(rows):

@@ -41,6 +41,14 @@ def variable_shapes(config):
         "bert/embeddings/LayerNorm/gamma": (h,),
         "bert/pooler/dense/kernel": (h, h),
         "bert/pooler/dense/bias": (h,),
+        # the pretraining heads, as in Google's releases (masked LM and next-sentence prediction)
+        "cls/predictions/transform/dense/kernel": (h, h),
+        "cls/predictions/transform/dense/bias": (h,),
+        "cls/predictions/transform/LayerNorm/beta": (h,),
+        "cls/predictions/transform/LayerNorm/gamma": (h,),
+        "cls/predictions/output_bias": (config["vocab_size"],),
+        "cls/seq_relationship/output_weights": (2, h),
+        "cls/seq_relationship/output_bias": (2,),
     }
     for n in range(config["num_hidden_layers"]):
         p = f"bert/encoder/layer_{n}/"

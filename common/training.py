@@ -1,16 +1,40 @@
-"""Training helpers shared by the tracks: seeding, optimizer, batching, dev scoring, resume."""
+"""The training loop every track shares: schedules, batches, steps under a tf.distribute strategy,
+dev scoring with best-weights saving, and step-level resume points that survive kills.
+
+A track builds a training model whose loss is in `model.losses` (add_loss, with
+the global-batch normalisation of common.losses), a `Batches` of its examples and
+an `evaluate()` returning dev metrics, then calls `Trainer(...).fit()`.
+
+Kills and preemption: a resume point (weights, optimizer, learning-rate step,
+dropout counters, position in the epoch, the epochs' records) is committed
+atomically every `save_every` minutes, at the end of every epoch, and when
+SIGTERM or SIGINT arrives (the current step finishes first). metrics.jsonl is
+rewritten from the committed records, so it never holds a torn or repeated epoch.
+`fit(resume=True)` continues from the committed step with the batches an
+uninterrupted run would have seen.
+"""
 import json
 import math
 import os
 import random
+import signal
 import sys
+import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from tqdm import tqdm
 
-from common.env import tf, keras
+from common.distribute import distribute_batch
+from common.env import keras, tf
+from common.files import save_atomically, write_json, write_text
+from common.losses import global_sum
+from common.model_dir import METRICS, RESUME, WEIGHTS
 from bert4keras.snippets import sequence_padding
+
+SCHEDULES = ("constant", "warmup-constant", "warmup-linear")
 
 
 def seed_everything(seed):
@@ -19,60 +43,94 @@ def seed_everything(seed):
     keras.utils.set_random_seed(seed)
 
 
-class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to `peak` over `warmup_steps`, then linear decay to 0 at `total_steps`.
+class Schedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The learning rate at each step: `constant`; `warmup-constant` (linear warm-up over
+    `warmup_steps`, then `peak`); `warmup-linear` (warm-up, then linear decay to 0 at `total_steps`).
 
     Step 0 (the first update) already gets peak / warmup_steps, not 0.
     """
 
-    def __init__(self, peak, total_steps, warmup_steps):
-        self.peak, self.total_steps, self.warmup_steps = peak, max(1, total_steps), max(1, warmup_steps)
+    def __init__(self, kind, peak, total_steps, warmup_steps):
+        if kind not in SCHEDULES:
+            raise ValueError(f"unknown schedule {kind!r}; choose from {', '.join(SCHEDULES)}")
+        self.kind, self.peak = kind, peak
+        self.total_steps, self.warmup_steps = max(1, total_steps), max(1, warmup_steps)
 
     def __call__(self, step):
         step = tf.cast(step, tf.float32)
-        warm = (step + 1) / self.warmup_steps
-        decay = (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps)
-        return self.peak * tf.maximum(0.0, tf.minimum(warm, decay))
+        rate = tf.constant(1.0)
+        if self.kind != "constant":
+            rate = tf.minimum(rate, (step + 1) / self.warmup_steps)
+        if self.kind == "warmup-linear":
+            decay = (self.total_steps - step) / max(1, self.total_steps - self.warmup_steps)
+            rate = tf.maximum(0.0, tf.minimum(rate, decay))
+        return self.peak * rate
 
     def get_config(self):
-        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
+        return {"kind": self.kind, "peak": self.peak, "total_steps": self.total_steps,
+                "warmup_steps": self.warmup_steps}
 
 
-def make_optimizer(learning_rate, total_steps, warmup_ratio=0.1):
-    """Adam with linear warm-up and decay, gradients clipped to norm 1 (as BERT fine-tuning does)."""
-    schedule = WarmupLinearDecay(learning_rate, total_steps, int(total_steps * warmup_ratio))
-    return keras.optimizers.Adam(schedule, global_clipnorm=1.0)
+def make_optimizer(learning_rate, total_steps, schedule="warmup-linear", warmup=0.1, clip_norm=1.0,
+                   loss_scale=False):
+    """Adam on `schedule`; gradients (summed over replicas) clipped to global norm `clip_norm` (0: off);
+    `loss_scale` wraps it in dynamic loss scaling (float16 training)."""
+    optimizer = keras.optimizers.Adam(Schedule(schedule, learning_rate, total_steps, int(total_steps * warmup)),
+                                      global_clipnorm=clip_norm or None)
+    return keras.mixed_precision.LossScaleOptimizer(optimizer) if loss_scale else optimizer
+
+
+def current_learning_rate(optimizer):
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    rate = inner.learning_rate  # the schedule, or (under a distribution strategy) the variable holding its value
+    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+        rate = rate(inner.iterations)
+    return float(tf.convert_to_tensor(rate).numpy())
+
+
+_length_multiple = 1
+
+
+def set_length_multiple(multiple):
+    """Pad every batch to a multiple of `multiple` tokens (XLA compiles once per padded length)."""
+    global _length_multiple
+    _length_multiple = multiple
+
+
+def padded_length(longest):
+    """The length a batch whose longest example has `longest` tokens is padded to."""
+    return -(-longest // _length_multiple) * _length_multiple
 
 
 def pad_batch(sequences, dtype="int32", value=0):
     """Pad a list of arrays to the longest one of this batch (dynamic padding)."""
-    return sequence_padding(sequences, value=value).astype(dtype)
+    return sequence_padding(sequences, length=padded_length(max(len(s) for s in sequences)),
+                            value=value).astype(dtype)
 
 
-class Batches(keras.utils.Sequence):
-    """Batches of examples padded to their own longest example.
+class Batches:
+    """An epoch's batches of examples, each padded to its own longest example.
 
-    examples: anything with a length; `length(example)` gives its token count.
-    collate(list of examples) -> what model.fit takes for one batch ((inputs,) or (inputs, targets)).
-    With `bucket=True`, examples of similar length share a batch (less padding);
-    batches are shuffled every epoch, the order a function of (seed, epoch) so
-    that a resumed run sees the batches an uninterrupted one would have.
+    collate(list of examples) -> dict of numpy arrays keyed by the training model's input names.
+    `length(example)` gives its token count. With `bucket=True`, examples of similar length
+    share a batch (less padding). `resample(examples, rng)`, if given, draws the rows of each
+    epoch from the examples (one sampled subject per sentence, a share of negative windows).
+    Order and samples are functions of (seed, epoch), so a resumed run sees the batches an
+    uninterrupted one would have.
     """
 
-    def __init__(self, examples, batch_size, collate, length=len, shuffle=True, bucket=True, seed=0):
-        super().__init__()
-        self.examples, self.batch_size, self.collate = list(examples), batch_size, collate
-        self.lengths = np.array([length(e) for e in self.examples])
-        self.shuffle, self.bucket, self.seed = shuffle, bucket, seed
+    def __init__(self, examples, batch_size, collate, length=len, shuffle=True, bucket=True, seed=0,
+                 resample=None):
+        self.examples, self.batch_size, self.collate, self.length = list(examples), batch_size, collate, length
+        self.shuffle, self.bucket, self.seed, self.resample = shuffle, bucket, seed, resample
         self.set_epoch(0)
-
-    def on_epoch_end(self):
-        self.set_epoch(self.epoch + 1)
 
     def set_epoch(self, epoch):
         self.epoch, rng = epoch, np.random.default_rng([self.seed, epoch])
-        order = rng.permutation(len(self.examples)) if self.shuffle else np.arange(len(self.examples))
-        if self.bucket:  # sort by length inside chunks of 50 batches: similar lengths, still random
+        self.rows = self.resample(self.examples, rng) if self.resample else self.examples
+        self.lengths = np.array([self.length(e) for e in self.rows], int)
+        order = rng.permutation(len(self.rows)) if self.shuffle else np.arange(len(self.rows))
+        if self.bucket and len(order):  # sort by length inside chunks of 50 batches: similar lengths, still random
             chunk = self.batch_size * 50
             order = np.concatenate([c[np.argsort(self.lengths[c], kind="stable")]
                                     for c in np.array_split(order, max(1, math.ceil(len(order) / chunk)))])
@@ -85,7 +143,7 @@ class Batches(keras.utils.Sequence):
         return len(self.batches)
 
     def __getitem__(self, i):
-        return self.collate([self.examples[j] for j in self.batches[i]])
+        return self.collate([self.rows[j] for j in self.batches[i]])
 
     def padding_share(self):
         """Share of padding tokens over one pass (for reports and benchmarks)."""
@@ -94,102 +152,216 @@ class Batches(keras.utils.Sequence):
         return 1 - real / padded if padded else 0.0
 
 
+def _progress_enabled():
+    return sys.stderr.isatty() or os.environ.get("PROGRESS") == "1"
+
+
 def progress(iterable, desc, total=None):
     """tqdm on a terminal or when asked (PROGRESS=1); quiet in logs and tests."""
-    disable = not (sys.stderr.isatty() or os.environ.get("PROGRESS") == "1")
-    return tqdm(iterable, desc=desc, total=total, disable=disable, leave=False)
+    return tqdm(iterable, desc=desc, total=total, disable=not _progress_enabled(), leave=False)
 
 
-class DevEvaluator(keras.callbacks.Callback):
-    """After every epoch: score dev, keep the best weights, log, and save a resume point.
+class TrainingError(RuntimeError):
+    """Training cannot go on (a non-finite loss), with what to do about it."""
 
-    evaluate() -> dict of metrics that holds `key` (higher is better).
-    In output_dir: model.weights.h5 (best epoch), metrics.jsonl, tensorboard/,
-    and resume/ (weights, optimizer state and epoch of the last finished epoch).
+
+class StopRequests:
+    """SIGTERM and SIGINT ask the loop to stop after the current step; a second SIGINT stops at once."""
+
+    def __init__(self):
+        self.signal = None
+        self.previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal = signum
+        print(f"\n{signal.Signals(signum).name}: stopping after this step (a resume point follows)",
+              file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+class Trainer:
+    """Epochs of steps, dev scoring after each, best weights kept, resume points committed atomically.
+
+    model: training model (its inputs a dict, its loss in model.losses); optimizer: from make_optimizer;
+    batches: Batches; evaluate() -> dict of dev metrics holding `key` (higher is better);
+    on_best(metrics): called (on the chief) after the best weights so far are saved.
+    strategy: the tf.distribute strategy the model and optimizer were built under; only the
+    chief (`chief=True`) writes files the user sees.
     """
 
-    def __init__(self, evaluate, output_dir, key="f1", on_best=None):
-        super().__init__()
+    def __init__(self, model, optimizer, batches, epochs, evaluate, output_dir, key="f1", on_best=None,
+                 strategy=None, chief=True, save_every=10.0, jit=False):
+        self.model, self.optimizer, self.batches, self.epochs = model, optimizer, batches, epochs
         self.evaluate, self.output_dir, self.key, self.on_best = evaluate, output_dir, key, on_best
-        self.best = -math.inf
-        self.writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard"))
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.chief, self.save_every = chief, save_every
+        self.loss_scale = isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
+        self.step_function = None  # traced at the first step, for any batch size and length
+        self.replica_step = tf.function(self._replica_step, jit_compile=True) if jit else self._replica_step
+        self.writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard")) if chief else None
 
-    def on_epoch_end(self, epoch, logs=None):
+    # ------------------------------------------------------------ one step
+
+    def _replica_step(self, inputs, flags):
+        with tf.GradientTape() as tape:
+            self.model(inputs, training=True)
+            loss = tf.add_n([tf.cast(part, tf.float32) for part in self.model.losses])
+            scaled = self.optimizer.get_scaled_loss(loss) if self.loss_scale else loss
+        variables = self.model.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        if self.loss_scale:
+            gradients = self.optimizer.get_unscaled_gradients(gradients)
+        self.optimizer.apply_gradients(zip(gradients, variables))  # sums over replicas, then clips
+        return global_sum(tf.stack([loss, *tf.unstack(flags)]))  # the global loss and flags, on every replica
+
+    def _distributed_step(self, inputs, flags):
+        values = self.strategy.experimental_local_results(self.strategy.run(self.replica_step, args=(inputs, flags)))
+        return values[0][0], values[0][1:]
+
+    def step(self, batch, stop=False, save=False):
+        """One optimizer step on one global batch: (loss, a worker asked to stop, a worker asked to save)."""
+        if self.step_function is None:
+            if self.strategy.num_replicas_in_sync == 1:  # one signature with unknown sizes: traced once
+                signature = ({k: tf.TensorSpec([None] * np.ndim(v), tf.as_dtype(np.asarray(v).dtype))
+                              for k, v in batch.items()}, tf.TensorSpec([2], tf.float32))
+                self.step_function = tf.function(self._distributed_step, input_signature=signature)
+            else:
+                self.step_function = tf.function(self._distributed_step, reduce_retracing=True)
+        flags = tf.constant([float(stop), float(save)])
+        loss, flags = self.step_function(distribute_batch(self.strategy, batch), flags)
+        flags = flags.numpy()
+        return float(loss), bool(flags[0] > 0), bool(flags[1] > 0)
+
+    # ------------------------------------------------------------ resume points
+
+    def _checkpoint(self):
+        return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+
+    def save_resume_point(self, state):
+        """Write the checkpoint under a new name, then commit state.json naming it (atomic rename)."""
+        directory = os.path.join(self.output_dir, RESUME)
+        state = dict(state, saves=state.get("saves", 0) + 1)
+        name = f"ckpt-{state['saves']}"
+        if self.chief:
+            os.makedirs(directory, exist_ok=True)
+            self._checkpoint().write(os.path.join(directory, name))
+            write_json(os.path.join(directory, "state.json"), dict(state, checkpoint=name))
+            for other in os.listdir(directory):  # earlier checkpoints (and one torn by a kill)
+                if other.startswith("ckpt-") and not other.startswith(name + "."):
+                    os.remove(os.path.join(directory, other))
+        else:  # every worker takes part in writing; only the chief's copy is kept
+            with tempfile.TemporaryDirectory() as tmp:
+                self._checkpoint().write(os.path.join(tmp, name))
+        return state
+
+    def restore_resume_point(self):
+        """The committed state (weights and optimizer restored), or None if there is none."""
+        path = os.path.join(self.output_dir, RESUME, "state.json")
+        if not os.path.isfile(path):
+            print(f"--resume: no resume point in {self.output_dir}; starting from the beginning", file=sys.stderr)
+            return None
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+        with self.strategy.scope():
+            self.optimizer.build(self.model.trainable_variables)  # slots must exist to be restored
+        self._checkpoint().read(os.path.join(self.output_dir, RESUME, state["checkpoint"])).assert_consumed()
+        print(f"--resume: continuing at epoch {state['epoch'] + 1}, step {state['step']} "
+              f"(best dev {self.key} so far {state['best']:.4f})", flush=True)
+        return state
+
+    # ------------------------------------------------------------ epochs
+
+    def fit(self, resume=False):
+        """Train to the last epoch; returns the best epoch's record (as in metrics.jsonl)."""
+        state = self.restore_resume_point() if resume else None
+        state = state or {"epoch": 0, "step": 0, "loss_sum": 0.0, "loss_steps": 0, "best": -math.inf,
+                          "best_epoch": 0, "history": [], "seconds": 0.0}
+        if self.chief:  # the committed records only: no torn or repeated line from an earlier run
+            self._write_metrics(state["history"])
+        if state["epoch"] >= self.epochs:
+            print(f"all {self.epochs} epochs already done in {self.output_dir}")
+        started, first_epoch = time.time(), state["epoch"]
+        with StopRequests() as stops, ThreadPoolExecutor(1) as prefetch:
+            for epoch in range(first_epoch, self.epochs):
+                self.batches.set_epoch(epoch)
+                state = self._train_epoch(epoch, state, stops, prefetch)
+                state = self._end_epoch(epoch, state)
+        if first_epoch < self.epochs:
+            print(f"trained in {time.time() - started:.0f}s; model directory: {self.output_dir}", flush=True)
+        history = state["history"]
+        return max(history, key=lambda r: r[f"dev_{self.key}"]) if history else None
+
+    def _train_epoch(self, epoch, state, stops, prefetch):
+        n, first = len(self.batches), state["step"]
+        last_save, epoch_started = time.monotonic(), time.monotonic()
+        bar = tqdm(total=n, initial=first, desc=f"epoch {epoch + 1}/{self.epochs}", disable=not _progress_enabled(),
+                   leave=False)
+        upcoming = prefetch.submit(self.batches.__getitem__, first) if first < n else None
+        for i in range(first, n):
+            batch = upcoming.result()
+            upcoming = prefetch.submit(self.batches.__getitem__, i + 1) if i + 1 < n else None
+            save_due = time.monotonic() - last_save >= 60 * self.save_every
+            loss, stop, save = self.step(batch, stop=stops.signal is not None, save=save_due)
+            if not math.isfinite(loss):
+                raise TrainingError(f"the training loss is {loss} at epoch {epoch + 1}, step {i + 1}; lower "
+                                    "--learning-rate, keep --clip-norm on, or train in --precision fp32")
+            state.update(step=i + 1, loss_sum=state["loss_sum"] + loss, loss_steps=state["loss_steps"] + 1)
+            bar.update(1)
+            bar.set_postfix(loss=f"{state['loss_sum'] / state['loss_steps']:.4f}")
+            if stop or save:
+                state["seconds"] = state.get("seconds", 0.0) + time.monotonic() - epoch_started
+                epoch_started = time.monotonic()
+                state = self.save_resume_point(state)
+                last_save = time.monotonic()
+            if stop:
+                bar.close()
+                name = signal.Signals(stops.signal).name if stops.signal else "another worker stopped"
+                print(f"stopped ({name}) at epoch {epoch + 1}, step {i + 1}/{n}; resume point saved in "
+                      f"{os.path.join(self.output_dir, RESUME)}: run the same command with --resume to continue",
+                      file=sys.stderr, flush=True)
+                sys.exit(128 + (stops.signal or signal.SIGTERM))
+        bar.close()
+        state["seconds"] = state.get("seconds", 0.0) + time.monotonic() - epoch_started
+        return state
+
+    def _end_epoch(self, epoch, state):
         metrics = self.evaluate()
         score = float(metrics[self.key])
-        improved = score > self.best
-        if improved:
-            self.best = score
-            self.model.save_weights(os.path.join(self.output_dir, "model.weights.h5"))
+        improved = score > state["best"]
+        if improved and self.chief:
+            save_atomically(os.path.join(self.output_dir, WEIGHTS), self.model.save_weights, suffix=".weights.h5")
             if self.on_best:
                 self.on_best(metrics)
-        record = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+        record = {"epoch": epoch + 1, "loss": state["loss_sum"] / max(1, state["loss_steps"]),
+                  "learning_rate": current_learning_rate(self.optimizer), "train_seconds": round(state["seconds"], 1),
                   **{f"dev_{k}": v for k, v in metrics.items()}, "best": improved}
-        with open(os.path.join(self.output_dir, "metrics.jsonl"), "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        with self.writer.as_default():
-            for k, v in record.items():
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "epoch":
-                    tf.summary.scalar(k, float(v), step=epoch + 1)
+        history = state["history"] + [record]
+        state = dict(state, epoch=epoch + 1, step=0, loss_sum=0.0, loss_steps=0, history=history, seconds=0.0,
+                     best=max(state["best"], score), best_epoch=epoch + 1 if improved else state["best_epoch"])
+        state = self.save_resume_point(state)
+        if self.chief:
+            self._write_metrics(history)
+            with self.writer.as_default():
+                for k, v in record.items():
+                    if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "epoch":
+                        tf.summary.scalar(k, float(v), step=epoch + 1)
+                self.writer.flush()
         shown = ", ".join(f"{k} {v}" for k, v in metrics.items())
-        print(f"epoch {epoch + 1}: dev {shown}{'  (best so far, saved)' if improved else ''}", flush=True)
-        save_resume_point(self.model, self.output_dir, epoch + 1, self.best)
+        print(f"epoch {epoch + 1}: loss {record['loss']:.4f}, dev {shown}"
+              f"{'  (best so far, saved)' if improved else ''}", flush=True)
+        return state
 
-
-def _resume_dir(output_dir):
-    return os.path.join(output_dir, "resume")
-
-
-def read_resume_state(output_dir):
-    path = os.path.join(_resume_dir(output_dir), "state.json")
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def save_resume_point(model, output_dir, epochs_done, best):
-    directory = _resume_dir(output_dir)
-    os.makedirs(directory, exist_ok=True)
-    tf.train.Checkpoint(model=model, optimizer=model.optimizer).write(os.path.join(directory, "last"))
-    with open(os.path.join(directory, "state.json"), "w", encoding="utf-8") as f:
-        json.dump({"epochs_done": epochs_done, "best": best}, f)
-
-
-def restore_resume_point(model, output_dir):
-    """Restore weights and optimizer state of the last finished epoch; returns its state (None if none)."""
-    state = read_resume_state(output_dir)
-    if not state:
-        print(f"--resume: no resume point in {output_dir}; starting from epoch 1", file=sys.stderr)
-        return None
-    model.optimizer.build(model.trainable_variables)  # create slots so they can be restored
-    tf.train.Checkpoint(model=model, optimizer=model.optimizer).read(
-        os.path.join(_resume_dir(output_dir), "last")).assert_consumed()
-    print(f"--resume: continuing after epoch {state['epochs_done']} (best dev {state['best']:.4f})")
-    return state
-
-
-def fit(model, batches, epochs, evaluator, output_dir, resume=False):
-    """model.fit with dev scoring after every epoch and, with `resume`, from the last finished epoch.
-
-    Returns the metrics record (metrics.jsonl) of the best epoch.
-    """
-    state = restore_resume_point(model, output_dir) if resume else None
-    initial_epoch = state["epochs_done"] if state else 0
-    if state:
-        evaluator.best = state["best"]
-        batches.set_epoch(initial_epoch)
-    else:  # a fresh run: forget an earlier run's log and resume point
-        for path in (os.path.join(output_dir, "metrics.jsonl"), os.path.join(_resume_dir(output_dir), "state.json")):
-            if os.path.exists(path):
-                os.remove(path)
-    if initial_epoch >= epochs:
-        print(f"all {epochs} epochs already done in {output_dir}")
-    else:
-        started = time.time()
-        # shuffle=False: Batches shuffles itself, reproducibly per epoch
-        model.fit(batches, epochs=epochs, initial_epoch=initial_epoch, callbacks=[evaluator], shuffle=False,
-                  verbose=1 if sys.stdout.isatty() else 2)
-        print(f"trained in {time.time() - started:.0f}s; model directory: {output_dir}")
-    with open(os.path.join(output_dir, "metrics.jsonl"), encoding="utf-8") as f:
-        return max((json.loads(line) for line in f), key=lambda r: r[f"dev_{evaluator.key}"])
+    def _write_metrics(self, history):
+        write_text(os.path.join(self.output_dir, METRICS),
+                   "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in history))

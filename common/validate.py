@@ -7,11 +7,13 @@ prints every problem found (up to 20) and exits 1.
 """
 import argparse
 import json
+import os
 import sys
 import zipfile
+import zlib
 from collections import Counter
 
-from common.data import load_dureader, load_duee, load_duie
+from common.data import DataError, load_dureader, load_duee, load_duie, read_json_document
 
 TRACKS = ("reading_comprehension", "relation_extraction", "event_extraction")
 
@@ -30,36 +32,43 @@ def _check_counts(problems, expected, found, what):
 
 def check_rc(test_path, submission_path):
     problems = []
-    try:
-        with open(submission_path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        return [f"{submission_path}: not a JSON document ({e})"], 0
+    questions = load_dureader(test_path, report=False, require_items=True)
+    doc = read_json_document(submission_path)
     if not isinstance(doc, dict):
         return [f"{submission_path}: expected one JSON object {{question_id: answer}}"], 0
-    ids = Counter(q.id for q in load_dureader(test_path, report=False))
-    _check_counts(problems, ids, Counter(doc.keys()), "question id")
-    problems += [f"{submission_path}: answer of {k!r} is not a string" for k, v in doc.items()
-                 if not isinstance(v, str)][:5]
+    _check_counts(problems, Counter(q.id for q in questions), Counter(doc.keys()), "question id")
+    contexts = {q.id: q.context for q in questions}
+    for qid, answer in doc.items():
+        if not isinstance(answer, str):
+            problems.append(f"{submission_path}: the answer of {qid!r} is not a string")
+        elif qid in contexts and answer not in contexts[qid]:
+            problems.append(f"{submission_path}: the answer of {qid!r} ({answer[:30]!r}) is not a span of its context")
     return problems, len(doc)
 
 
 def _read_duie_zip(path):
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no such file")
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path}: not a zip file (the leaderboard takes a zip holding one JSON-lines file)")
-    with zipfile.ZipFile(path) as z:
-        members = [n for n in z.namelist() if not n.endswith("/")]
-        if len(members) != 1:
-            raise ValueError(f"{path}: the zip should hold exactly one file, it holds {len(members)}")
-        return members[0], z.read(members[0]).decode("utf-8").splitlines()
+        raise DataError(f"{path}: not a zip file (the leaderboard takes a zip holding one JSON-lines file)")
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = [n for n in z.namelist() if not n.endswith("/")]
+            if len(members) != 1:
+                raise DataError(f"{path}: the zip should hold exactly one file, it holds {len(members)}")
+            content = z.read(members[0])
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
+        raise DataError(f"{path}: a damaged zip ({e})") from None
+    try:
+        return members[0], content.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: {members[0]} is not UTF-8 text") from None
 
 
 def check_duie(test_path, submission_path):
     problems = []
-    try:
-        member, lines = _read_duie_zip(submission_path)
-    except (ValueError, UnicodeDecodeError) as e:
-        return [str(e)], 0
+    expected = Counter(s["text"] for s in load_duie(test_path, report=False, require_items=True))
+    member, lines = _read_duie_zip(submission_path)
     texts = Counter()
     for lineno, line in enumerate(lines, 1):
         where = f"{submission_path}:{member}:{lineno}"
@@ -82,16 +91,26 @@ def check_duie(test_path, submission_path):
             if not ok:
                 problems.append(f"{where}: an SPO needs string 'predicate' and 'subject' and an "
                                 f"'object' dict of strings with '@value': {spo!r}")
-    expected = Counter(s["text"] for s in load_duie(test_path, report=False))
+                continue
+            outside = [v for v in [spo["subject"], *spo["object"].values()] if v not in row["text"]]
+            if outside:
+                problems.append(f"{where}: {outside[0][:30]!r} of an SPO is not a span of its text")
     _check_counts(problems, expected, texts, "text")
     return problems, sum(texts.values())
 
 
 def check_duee(test_path, submission_path):
     problems, ids = [], Counter()
-    with open(submission_path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    sentences = load_duee(test_path, report=False, require_items=True)
+    texts = {s["id"]: s["text"] for s in sentences}
+    with open_checked(submission_path) as f:
+        for lineno, raw in enumerate(f, 1):
             where = f"{submission_path}:{lineno}"
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError:
+                problems.append(f"{where}: not UTF-8 text")
+                continue
             if not line.strip():
                 continue
             try:
@@ -111,17 +130,60 @@ def check_duee(test_path, submission_path):
                 if not ok:
                     problems.append(f"{where}: an event needs 'event_type' and 'arguments' "
                                     f"[{{'role', 'argument'}}] of strings: {event!r}")
-    expected = Counter(s["id"] for s in load_duee(test_path, report=False))
-    _check_counts(problems, expected, ids, "id")
+                    continue
+                text = texts.get(str(row["id"]))
+                outside = [a["argument"] for a in event["arguments"] if text is not None and a["argument"] not in text]
+                if outside:
+                    problems.append(f"{where}: argument {outside[0][:30]!r} is not a span of its text")
+    _check_counts(problems, Counter(texts.keys()), ids, "id")
     return problems, sum(ids.values())
+
+
+def open_checked(path):
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no such file")
+    return open(path, "rb")
 
 
 CHECKS = {"reading_comprehension": check_rc, "relation_extraction": check_duie, "event_extraction": check_duee}
 
 
+def read_predictions(track, path):
+    """A submission (or dev_predictions) file as the metrics take it: RC {id: answer}; DuIE
+    [{"text", "spo_list"}] (a .zip or its JSON lines); DuEE [{"id", "event_list"}]."""
+    from common.data import read_json_lines
+
+    if track == "reading_comprehension":
+        doc = read_json_document(path)
+        if not isinstance(doc, dict):
+            raise DataError(f"{path}: expected one JSON object {{question_id: answer}}")
+        return doc
+    if track == "relation_extraction" and zipfile.is_zipfile(path):
+        member, lines = _read_duie_zip(path)
+        return [json.loads(line) for line in lines if line.strip()]
+    return [row for _, row in read_json_lines(path)]
+
+
+def score(track, gold_path, predictions_path):
+    """The official metric of a predictions file against a gold file (dev, or a test file with its gold)."""
+    from common.metrics import duee_scores, duie_scores, rc_scores
+
+    predictions = read_predictions(track, predictions_path)
+    if track == "reading_comprehension":
+        scores = rc_scores({q.id: q.answers for q in load_dureader(gold_path, report=False)}, predictions)
+        return {"f1": float(scores["F1"]), "em": float(scores["EM"]), "total": scores["TOTAL"], "skip": scores["SKIP"]}
+    if track == "relation_extraction":
+        return duie_scores(load_duie(gold_path, report=False), predictions)
+    return duee_scores(load_duee(gold_path, report=False), predictions)
+
+
 def validate(track, test_path, submission_path):
     """Problems found (empty when valid) and the number of submitted items."""
-    return CHECKS[track](test_path, submission_path)
+    try:
+        return CHECKS[track](test_path, submission_path)
+    except DataError as e:
+        hint = f" (is it a {track} file?)" if test_path in str(e) else ""
+        return [f"{e}{hint}"], 0
 
 
 def main(argv=None):

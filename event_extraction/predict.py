@@ -11,36 +11,43 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from common import cli  # noqa: E402
 
 
-def load_predictor(model_dir, batch_size=32):
+def load_predictor(model_dir, batch_size=32, precision="fp32", allow_unfinished=False):
     from common.bert import build_bert
     from common.data import load_duee_schema
-    from common.model_dir import load_model_dir, weights_path
+    from common.model_dir import load_model_dir, load_weights
+    from common.precision import resolve_precision, set_precision
     from common.tokenization import load_tokenizer
-    from event_extraction import tagging
+    from event_extraction import events
 
-    files, args, schema_path = load_model_dir(model_dir)
-    tags = tagging.Tags.from_schema(load_duee_schema(schema_path))
+    files, args, schema_path = load_model_dir(model_dir, "event_extraction", allow_unfinished)
+    set_precision(resolve_precision(precision))
+    classes = events.Classes.from_schema(load_duee_schema(schema_path))
     bert = build_bert(files, recompute=args.get("recompute") or False, load_weights=False)
-    model, crf = tagging.build_model(bert, tags.size, args["crf_lr_multiplier"])
-    model.load_weights(weights_path(model_dir))
+    head = args.get("head", "crf")
+    train_model, predict_model, transitions = events.build_model(
+        bert, classes, head, args.get("head_lr_multiplier", args.get("crf_lr_multiplier", 100)), args.get("max_span_len", 32))
+    load_weights(train_model, model_dir)
     tokenizer = load_tokenizer(files.vocab, args.get("word_level", False))
-    return tagging.Predictor(tokenizer, model, crf, tags, args["maxlen"], args.get("stride"), batch_size)
+    return events.Predictor(tokenizer, predict_model, classes, head, args["maxlen"], args.get("stride"), batch_size,
+                            transitions, args.get("max_span_len", 32), args.get("max_spans", 256))
 
 
 def main():
     args = cli.predict_parser(__doc__).parse_args()
+    cli.check_output(args)
     from common.data import load_duee
     from common.model_dir import load_model_dir
     from common.submission import group_events, write_duee_submission
     from common.training import progress
 
-    load_model_dir(args.model_dir)  # a wrong directory fails before the test file is read
-    sentences = load_duee(args.input)
-    predictor = load_predictor(args.model_dir, args.batch_size)
+    load_model_dir(args.model_dir, "event_extraction", args.use_unfinished)  # fail before reading the test file
+    sentences = load_duee(args.input, require_items=True)
+    predictor = load_predictor(args.model_dir, args.batch_size, args.precision, args.use_unfinished)
     started = time.time()
     arguments = predictor.predict([s["text"] for s in sentences], progress)
     elapsed = time.time() - started
     write_duee_submission(args.output, [s["id"] for s in sentences], [group_events(a) for a in arguments])
+    cli.warn_if_unlearned(None, "f1", predictor.warning())
     print(f"{len(sentences)} sentences, {sum(map(len, arguments))} arguments in {elapsed:.1f}s "
           f"({len(sentences) / max(elapsed, 1e-9):.1f} sentences/s); submission: {args.output}")
 

@@ -1,6 +1,6 @@
-"""Train the DuEE 1.0 event extraction baseline (BERT + CRF), score dev each epoch, keep the best.
+"""Train the DuEE 1.0 event extraction baseline, score dev each epoch, keep the best.
 
-    python event_extraction/train.py --data-dir DATA --bert-dir BERT --output-dir OUT
+    python event_extraction/train.py --data-dir DATA --bert-dir BERT --output-dir OUT [--head span|crf|memm]
 """
 import os
 import sys
@@ -9,49 +9,61 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from common import cli  # noqa: E402
 
-DEFAULTS = {"epochs": 20, "batch_size": 32, "maxlen": 256, "learning_rate": 2e-5}
+DEFAULTS = {"epochs": 20, "batch_size": 32, "maxlen": 256, "learning_rate": 2e-5, "schedule": "warmup-constant"}
 
 
 def main():
+    from event_extraction.events import HEADS
+
     parser = cli.train_parser(__doc__, "event_extraction", DEFAULTS)
-    parser.add_argument("--crf-lr-multiplier", type=float, default=100,
-                        help="the CRF transitions learn this many times faster than BERT")
+    head = parser.add_argument_group("event extraction head")
+    head.add_argument("--head", choices=HEADS, default="span",
+                      help="span: every (event type, role) scores every span, so arguments may overlap; "
+                           "crf / memm: one B/I tag per token")
+    head.add_argument("--head-lr-multiplier", "--crf-lr-multiplier", type=float, default=100,
+                      help="the head's own parameters (span: per-class scores; crf, memm: transitions) learn "
+                           "this many times faster than BERT")
     args = parser.parse_args()
-    from common.bert import BertFiles, build_bert
-    from common.data import find_data_files, load_duee, load_duee_schema
+
+    from common.bert import build_bert
+    from common.data import load_duee, load_duee_schema
     from common.metrics import duee_scores
-    from common.model_dir import save_model_dir
     from common.submission import group_events, write_duee_submission
     from common.tokenization import load_tokenizer
-    from common.training import Batches, DevEvaluator, fit, make_optimizer, progress, seed_everything
-    from event_extraction import tagging
+    from common.training import Batches, progress
+    from event_extraction import events
 
-    files = find_data_files("event_extraction", args.data_dir,
-                            {"train": args.train, "dev": args.dev, "test": args.test, "schema": args.schema})
-    bert_files = BertFiles.from_dir(args.bert_dir)
-    seed_everything(args.seed)
+    session = cli.TrainingSession(args, "event_extraction")
+    files = session.files
     schema = load_duee_schema(files["schema"])
-    tags = tagging.Tags.from_schema(schema)
-    tokenizer = load_tokenizer(bert_files.vocab, args.word_level)
+    classes = events.Classes.from_schema(schema)
+    tokenizer = load_tokenizer(session.bert_files.vocab, args.word_level)
     train = load_duee(files["train"], schema)
     dev = load_duee(files["dev"])
-    examples, lost = [], 0
+    cli.require_learnable(sum(len(s["arguments"]) for s in train),
+                          sum(len(e.get("arguments") or []) for s in dev for e in s["event_list"]),
+                          "arguments", files["train"], files["dev"])
+    examples, lost, n_spans = [], 0, 0
     for sentence in progress(train, "encode train"):
-        windows, n_lost = tagging.make_examples(tokenizer, sentence, tags, args.maxlen, args.stride)
+        windows, lost_here, spans = events.make_examples(tokenizer, sentence, classes, args.maxlen, args.stride)
         examples += windows
-        lost += n_lost
-    n_args = sum(len(s["arguments"]) for s in train)
-    print(f"train: {len(train)} sentences, {len(examples)} windows, {n_args} arguments "
-          f"({lost} not taggable: a span already tagged for another role); dev: {len(dev)} sentences; "
-          f"{len(tags.classes)} event type/role classes, {tags.size} tags")
+        lost += len(lost_here)
+        n_spans += len(spans)
+    args.max_span_len, args.max_spans = events.span_limits(examples)
+    held = f"{lost} of them not taggable with one tag per token" if args.head != "span" else "all representable"
+    print(f"train: {len(train)} sentences, {len(examples)} windows, {n_spans} argument spans ({held}); "
+          f"dev: {len(dev)} sentences; {len(classes)} event type/role classes; head {args.head}")
 
-    bert = build_bert(bert_files, recompute=args.recompute)
-    model, crf = tagging.build_model(bert, tags.size, args.crf_lr_multiplier, args.seed)
-    batches = Batches(examples, args.batch_size, tagging.collate, length=lambda e: len(e.token_ids), seed=args.seed)
-    model.compile(optimizer=make_optimizer(args.learning_rate, args.epochs * len(batches), args.warmup),
-                  loss=crf.sparse_loss)
-    save_model_dir(args.output_dir, bert_files, vars(args), files["schema"])
-    predictor = tagging.Predictor(tokenizer, model, crf, tags, args.maxlen, args.stride, args.batch_size)
+    batches = Batches(examples, args.batch_size, lambda b: events.collate(b, args.head),
+                      length=lambda e: len(e.token_ids), seed=args.seed)
+    with session.strategy.scope():
+        bert = build_bert(session.bert_files, recompute=args.recompute)
+        train_model, predict_model, transitions = events.build_model(
+            bert, classes, args.head, args.head_lr_multiplier, args.max_span_len,
+            events.span_prior(examples, len(classes), args.max_span_len), seed=args.seed)
+        optimizer = session.optimizer(args.epochs * len(batches))
+    predictor = events.Predictor(tokenizer, predict_model, classes, args.head, args.maxlen, args.stride,
+                                 args.batch_size, transitions, args.max_span_len, args.max_spans)
     last = {}
 
     def evaluate():
@@ -63,10 +75,10 @@ def main():
         write_duee_submission(os.path.join(args.output_dir, "dev_predictions.json"),
                               [s["id"] for s in dev], last["events"])
 
-    best = fit(model, batches, args.epochs, DevEvaluator(evaluate, args.output_dir, on_best=save_dev_predictions),
-               args.output_dir, args.resume)
+    best = session.fit(train_model, optimizer, batches, evaluate, save_dev_predictions, files["schema"])
     print(f"best dev (official argument-level metric): precision {best['dev_precision']:.4f} "
           f"recall {best['dev_recall']:.4f} f1 {best['dev_f1']:.4f} (epoch {best['epoch']})")
+    cli.warn_if_unlearned(best, "f1", predictor.warning())
 
 
 if __name__ == "__main__":

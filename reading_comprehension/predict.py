@@ -11,30 +11,35 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from common import cli  # noqa: E402
 
 
-def load_predictor(model_dir, batch_size=32):
+def load_predictor(model_dir, batch_size=32, precision="fp32", allow_unfinished=False):
     from common.bert import build_bert
-    from common.model_dir import load_model_dir, weights_path
+    from common.model_dir import load_model_dir, load_weights
+    from common.precision import resolve_precision, set_precision
     from common.tokenization import load_tokenizer
     from reading_comprehension import spans
 
-    files, args, _ = load_model_dir(model_dir)
-    model = spans.build_model(build_bert(files, recompute=args.get("recompute") or False, load_weights=False))
-    model.load_weights(weights_path(model_dir))
+    files, args, _ = load_model_dir(model_dir, "reading_comprehension", allow_unfinished)
+    set_precision(resolve_precision(precision))
+    train_model, predict_model = spans.build_model(
+        build_bert(files, recompute=args.get("recompute") or False, load_weights=False))
+    load_weights(train_model, model_dir)
     tokenizer = load_tokenizer(files.vocab, args.get("word_level", False))
-    return spans.Predictor(tokenizer, model, args["maxlen"], args["max_question_len"], args["max_answer_len"],
-                           args.get("stride"), batch_size)
+    return spans.Predictor(tokenizer, predict_model, args["maxlen"], args["max_question_len"],
+                           args.get("max_answer_len") or 64, args.get("stride"), batch_size,
+                           first_window_only=args.get("windows") == "first")
 
 
 def main():
     args = cli.predict_parser(__doc__).parse_args()
+    cli.check_output(args)
     from common.data import load_dureader
     from common.model_dir import load_model_dir
     from common.submission import write_rc_submission
     from common.training import progress
 
-    load_model_dir(args.model_dir)  # a wrong directory fails before the test file is read
-    questions = load_dureader(args.input, report=False)
-    predictor = load_predictor(args.model_dir, args.batch_size)
+    load_model_dir(args.model_dir, "reading_comprehension", args.use_unfinished)  # fail before reading the test
+    questions = load_dureader(args.input, report=False, require_items=True)
+    predictor = load_predictor(args.model_dir, args.batch_size, args.precision, args.use_unfinished)
     started = time.time()
     answers = predictor.predict(questions, progress)
     elapsed = time.time() - started

@@ -42,13 +42,30 @@ def encode_question(tokenizer, question, max_question_len, maxlen, stride=None):
     return context, windows
 
 
-def training_windows(windows, negative_share, rng):
-    """Windows holding an answer, plus a random `negative_share` of the others."""
-    return [w for w in windows if w.start > 0 or rng.random() < negative_share]
+def negative_sampler(share):
+    """Batches' resample hook: every window holding an answer, plus `share` of the others drawn anew each
+    epoch (as many each epoch, so every epoch has the same number of steps)."""
+    def sample(windows, rng):
+        positive = [w for w in windows if w.start > 0]
+        negative = [w for w in windows if w.start == 0]
+        k = int(round(share * len(negative)))
+        chosen = rng.choice(len(negative), k, replace=False) if k else []
+        return positive + [negative[i] for i in sorted(chosen)]
+    return sample
 
 
-def collate(windows):
-    n = max(len(w.token_ids) for w in windows)
+def answer_length_limit(windows, quantile=0.99, least=8):
+    """Longest answer (tokens) the span search allows: the `quantile` of the training answers' lengths, so a
+    few long outliers do not let the model answer with whole sentences; at least `least`."""
+    lengths = [w.end - w.start + 1 for w in windows if w.start > 0]
+    return max(least, int(np.ceil(np.quantile(lengths, quantile)))) if lengths else 64
+
+
+def collate(windows, whole_window=False):
+    """Arrays of a batch keyed by the training model's input names. The span mask allows [CLS] and the
+    context (`whole_window`: every real position, question included, as the 2020 design)."""
+    from common.training import padded_length
+    n = padded_length(max(len(w.token_ids) for w in windows))
     token_ids = np.zeros((len(windows), n), "int32")
     segment_ids = np.zeros((len(windows), n), "int32")
     span_mask = np.zeros((len(windows), n), "float32")
@@ -56,34 +73,38 @@ def collate(windows):
         token_ids[i, :len(w.token_ids)] = w.token_ids
         segment_ids[i, w.context_offset:len(w.token_ids)] = 1
         span_mask[i, 0] = 1
-        span_mask[i, w.context_offset:len(w.token_ids) - 1] = 1
-    starts = np.array([w.start for w in windows], "int32")
-    ends = np.array([w.end for w in windows], "int32")
-    return [token_ids, segment_ids, span_mask], (starts, ends)
+        span_mask[i, 1 if whole_window else w.context_offset:len(w.token_ids) - 1] = 1
+    return {"Input-Token": token_ids, "Input-Segment": segment_ids, "span_mask": span_mask,
+            "start": np.array([w.start for w in windows], "int32"), "end": np.array([w.end for w in windows], "int32")}
 
 
 # ---------------------------------------------------------------- model
 
 def build_model(bert, seed=0):
-    """[token_ids, segment_ids, span_mask] -> start and end log-probabilities over [CLS] and the context."""
+    """(train_model, predict_model): predict_model maps [token_ids, segment_ids, span_mask] to start and end
+    log-probabilities over the allowed positions; train_model also takes the gold "start" and "end" and
+    holds their cross-entropy (averaged over the global batch) as its loss."""
     from common.env import keras, tf
+    from common.losses import global_mean
 
     span_mask = keras.layers.Input((None,), name="span_mask")
     logits = keras.layers.Dense(2, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02, seed=seed),
-                                name="span_logits")(bert.model.output)
+                                dtype="float32", name="span_logits")(bert.model.output)
+    # float32 logits: a -1e12 mask and the softmax stay exact under any precision policy
     masked = keras.layers.Lambda(
         lambda x: tf.nn.log_softmax(tf.transpose(x[0], [0, 2, 1]) - (1.0 - x[1][:, None]) * 1e12, axis=-1),
-        name="span_log_probs")([logits, span_mask])
-    start = keras.layers.Lambda(lambda x: x[:, 0], name="start")(masked)
-    end = keras.layers.Lambda(lambda x: x[:, 1], name="end")(masked)
-    return keras.Model(bert.model.inputs + [span_mask], [start, end])
-
-
-def nll(y_true, log_probs):
-    """Cross-entropy of the gold position under the model's log-probabilities."""
-    from common.env import tf
-    index = tf.cast(tf.reshape(y_true, [-1]), tf.int32)
-    return -tf.gather(log_probs, index, batch_dims=1)
+        dtype="float32", name="span_log_probs")([logits, span_mask])
+    start = keras.layers.Lambda(lambda x: x[:, 0], dtype="float32", name="start_log_probs")(masked)
+    end = keras.layers.Lambda(lambda x: x[:, 1], dtype="float32", name="end_log_probs")(masked)
+    predict_model = keras.Model(bert.model.inputs + [span_mask], [start, end])
+    gold_start = keras.layers.Input((), dtype="int32", name="start")
+    gold_end = keras.layers.Input((), dtype="int32", name="end")
+    loss = keras.layers.Lambda(lambda x: global_mean(
+        -tf.gather(x[0], x[2], batch_dims=1) - tf.gather(x[1], x[3], batch_dims=1)), dtype="float32", name="loss")(
+        [start, end, gold_start, gold_end])
+    train_model = keras.Model(bert.model.inputs + [span_mask, gold_start, gold_end], [start, end])
+    train_model.add_loss(loss)
+    return train_model, predict_model
 
 
 # ---------------------------------------------------------------- decoding
@@ -117,25 +138,26 @@ class Predictor:
     """Batched prediction over the windows of many questions; the best span over a question's windows wins."""
 
     def __init__(self, tokenizer, model, maxlen, max_question_len=64, max_answer_len=64, stride=None, batch_size=32,
-                 span_search=best_spans):
+                 span_search=best_spans, first_window_only=False):
         from common.bert import predict_function
 
         self.tokenizer, self.model, self.span_search = tokenizer, predict_function(model), span_search
         self.maxlen, self.max_question_len, self.max_answer_len = maxlen, max_question_len, max_answer_len
-        self.stride, self.batch_size = stride, batch_size
+        self.stride, self.batch_size, self.first_window_only = stride, batch_size, first_window_only
 
     def predict(self, questions, progress=lambda x, **k: x):
         """{question id: answer text}, an answer ("" at worst) for every question."""
         items = []  # (question, tokenized context, window)
         for q in questions:
             context, windows = encode_question(self.tokenizer, q, self.max_question_len, self.maxlen, self.stride)
-            items += [(q, context, w) for w in windows]
+            items += [(q, context, w) for w in windows[:1 if self.first_window_only else None]]
         best = {q.id: (-np.inf, "") for q in questions}
         for b in progress(range(0, len(items), self.batch_size), desc="predict"):
             chunk = items[b:b + self.batch_size]
-            inputs, _ = collate([w for _, _, w in chunk])
+            batch = collate([w for _, _, w in chunk])
+            inputs = [batch["Input-Token"], batch["Input-Segment"], batch["span_mask"]]
             start_lp, end_lp = self.model(inputs)
-            context_only = inputs[2].astype(bool)
+            context_only = batch["span_mask"].astype(bool)
             context_only[:, 0] = False  # [CLS] is "no answer in this window", never an answer
             starts, ends, scores = self.span_search(np.where(context_only, start_lp, -np.inf),
                                               np.where(context_only, end_lp, -np.inf), self.max_answer_len)

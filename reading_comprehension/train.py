@@ -4,62 +4,71 @@
 """
 import json
 import os
-import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
 
 from common import cli  # noqa: E402
 
-DEFAULTS = {"epochs": 3, "batch_size": 16, "maxlen": 512, "learning_rate": 3e-5}
+DEFAULTS = {"epochs": 3, "batch_size": 16, "maxlen": 256, "learning_rate": 3e-5, "schedule": "warmup-constant"}
 
 
 def main():
     parser = cli.train_parser(__doc__, "reading_comprehension", DEFAULTS)
-    parser.add_argument("--max-question-len", type=int, default=64, help="question tokens kept")
-    parser.add_argument("--max-answer-len", type=int, default=64, help="longest answer in tokens")
-    parser.add_argument("--negative-share", type=float, default=0.2,
-                        help="share of windows without the answer trained to point at [CLS]")
+    head = parser.add_argument_group("reading comprehension")
+    head.add_argument("--max-question-len", type=int, default=64, help="question tokens kept")
+    head.add_argument("--max-answer-len", type=int, default=None,
+                      help="longest answer in tokens (default: the 99th percentile of the training answers)")
+    head.add_argument("--negative-share", type=float, default=0.2,
+                      help="share of windows without the answer trained to point at [CLS], drawn anew each epoch")
+    head.add_argument("--windows", choices=["all", "first"], default="all",
+                      help="all: read long contexts as overlapping windows; first: only the first window, "
+                           "softmax over all its positions (the 2020 design, for comparison)")
     args = parser.parse_args()
     if args.maxlen - args.max_question_len - 3 < 16:
         parser.error(f"--maxlen {args.maxlen} leaves too few context tokens after a question of "
                      f"--max-question-len {args.max_question_len}; raise --maxlen or lower --max-question-len")
-    from common.bert import BertFiles, build_bert
-    from common.data import find_data_files, load_dureader
+    if not 0 <= args.negative_share <= 1:
+        parser.error("--negative-share must be between 0 and 1")
+
+    from common.bert import build_bert
+    from common.data import load_dureader
     from common.metrics import rc_scores
-    from common.model_dir import save_model_dir
     from common.submission import write_rc_submission
     from common.tokenization import load_tokenizer
-    from common.training import Batches, DevEvaluator, fit, make_optimizer, progress, seed_everything
+    from common.training import Batches, progress
     from reading_comprehension import spans
 
-    files = find_data_files("reading_comprehension", args.data_dir,
-                            {"train": args.train, "dev": args.dev, "test": args.test})
-    bert_files = BertFiles.from_dir(args.bert_dir)
-    seed_everything(args.seed)
-    tokenizer = load_tokenizer(bert_files.vocab, args.word_level)
+    session = cli.TrainingSession(args, "reading_comprehension", ("train", "dev", "test"))
+    files = session.files
+    tokenizer = load_tokenizer(session.bert_files.vocab, args.word_level)
     train = load_dureader(files["train"])
     dev = load_dureader(files["dev"])
-    rng = random.Random(args.seed)
+    cli.require_learnable(sum(1 for q in train if q.found), sum(1 for q in dev if q.answers),
+                          "answers", files["train"], files["dev"])
     windows, unanswerable = [], 0
+    first_only = args.windows == "first"
     for q in progress(train, "encode train"):
         if not q.found:
             unanswerable += 1  # its answer is not in its context: nothing to learn from
             continue
         _, question_windows = spans.encode_question(tokenizer, q, args.max_question_len, args.maxlen, args.stride)
-        windows += spans.training_windows(question_windows, args.negative_share, rng)
+        windows += [w for w in question_windows[:1] if w.start > 0] if first_only else question_windows
+    if args.max_answer_len is None:
+        args.max_answer_len = spans.answer_length_limit(windows)
     print(f"train: {len(train)} questions ({unanswerable} skipped, no answer found in the context), "
-          f"{len(windows)} windows ({sum(w.start > 0 for w in windows)} holding the answer); "
-          f"dev: {len(dev)} questions")
+          f"{len(windows)} windows ({sum(w.start > 0 for w in windows)} holding the answer); dev: {len(dev)} "
+          f"questions; answers of up to {args.max_answer_len} tokens")
 
-    bert = build_bert(bert_files, recompute=args.recompute)
-    model = spans.build_model(bert, args.seed)
-    batches = Batches(windows, args.batch_size, spans.collate, length=lambda w: len(w.token_ids), seed=args.seed)
-    model.compile(optimizer=make_optimizer(args.learning_rate, args.epochs * len(batches), args.warmup),
-                  loss=[spans.nll, spans.nll])
-    save_model_dir(args.output_dir, bert_files, vars(args))
-    predictor = spans.Predictor(tokenizer, model, args.maxlen, args.max_question_len, args.max_answer_len,
-                                args.stride, args.batch_size)
+    batches = Batches(windows, args.batch_size, lambda b: spans.collate(b, whole_window=first_only),
+                      length=lambda w: len(w.token_ids), seed=args.seed,
+                      resample=None if first_only else spans.negative_sampler(args.negative_share))
+    with session.strategy.scope():
+        train_model, predict_model = spans.build_model(build_bert(session.bert_files, recompute=args.recompute),
+                                                       args.seed)
+        optimizer = session.optimizer(args.epochs * len(batches))
+    predictor = spans.Predictor(tokenizer, predict_model, args.maxlen, args.max_question_len, args.max_answer_len,
+                                args.stride, args.batch_size, first_window_only=first_only)
     references = {q.id: q.answers for q in dev}
     last = {}
 
@@ -73,11 +82,11 @@ def main():
         write_rc_submission(os.path.join(args.output_dir, "dev_predictions.json"), [q.id for q in dev],
                             last["answers"])
 
-    best = fit(model, batches, args.epochs, DevEvaluator(evaluate, args.output_dir, on_best=save_dev_predictions),
-               args.output_dir, args.resume)
+    best = session.fit(train_model, optimizer, batches, evaluate, save_dev_predictions)
     official = {"F1": f"{best['dev_f1']:.3f}", "EM": f"{best['dev_em']:.3f}", "TOTAL": int(best["dev_total"]),
                 "SKIP": int(best["dev_skip"])}
     print(f"best dev (official DuReader_robust metric, epoch {best['epoch']}): {json.dumps(official)}")
+    cli.warn_if_unlearned(best, "f1")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from common import env  # noqa: F401  (prepares TensorFlow before anything imports it)
+from common.hard_data import write_hard_data
 from common.sample_data import write_sample_data
 from common.tiny_bert import texts_of_files, write_tiny_bert
 
@@ -19,9 +20,19 @@ def sample_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_bert_dir(sample_dir, tmp_path_factory):
+def hard_dir(tmp_path_factory):
+    """The hard LIC-format data (common.hard_data), at the learning benchmark's sizes."""
+    out = tmp_path_factory.mktemp("hard")
+    write_hard_data(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(sample_dir, hard_dir, tmp_path_factory):
+    """A tiny random BERT whose vocabulary covers the sample and the hard data."""
     out = tmp_path_factory.mktemp("tiny_bert")
-    write_tiny_bert(str(out), texts_of_files(sorted(glob.glob(os.path.join(sample_dir, "*", "*.json")))))
+    files = sorted(glob.glob(os.path.join(sample_dir, "*", "*.json")) + glob.glob(os.path.join(hard_dir, "*", "*.json")))
+    write_tiny_bert(str(out), texts_of_files(files))
     return out
 
 
@@ -45,6 +56,6 @@ def train_on_sample(track, sample_dir, tiny_bert_dir, out, epochs, *extra):
     """Train `track` on its sample data with the tiny BERT (the embedded default's settings); `out`."""
     result = run(f"{track}/train.py", "--data-dir", str(sample_dir / track), "--bert-dir", str(tiny_bert_dir),
                  "--output-dir", str(out), "--epochs", str(epochs), "--batch-size", "16", "--maxlen", "128",
-                 "--learning-rate", "1e-3", *extra)
+                 "--learning-rate", "1e-3", "--overwrite", *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     return out

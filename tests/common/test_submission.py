@@ -4,8 +4,8 @@ import zipfile
 
 import pytest
 
-from common.submission import group_events, write_atomically, write_duee_submission, write_duie_submission, \
-    write_rc_submission
+from common.files import write_atomically
+from common.submission import group_events, write_duee_submission, write_duie_submission, write_rc_submission
 from common.validate import main as validate_main, validate
 from tests.conftest import write_lines
 
@@ -24,7 +24,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
 
 
 def rc_test_file(tmp_path):
-    doc = {"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q1", "question": "?"},
+    doc = {"data": [{"paragraphs": [{"context": "这是答案。", "qas": [{"id": "q1", "question": "?"},
                                                               {"id": "q2", "question": "?", "answers": []}]}]}]}
     path = tmp_path / "test1.json"
     path.write_text(json.dumps(doc))
@@ -45,10 +45,11 @@ def test_rc_every_id_once(tmp_path):
 
 
 def test_duie_zip_and_json(tmp_path):
-    test = write_lines(tmp_path / "test.json", [json.dumps({"text": t}, ensure_ascii=False) for t in ["甲", "乙", "甲"]])
+    texts = ["甲的妻子是乙", "乙", "甲的妻子是乙"]
+    test = write_lines(tmp_path / "test.json", [json.dumps({"text": t}, ensure_ascii=False) for t in texts])
     spo = {"predicate": "妻子", "subject": "甲", "subject_type": "人物", "object": {"@value": "乙"},
            "object_type": {"@value": "人物"}}
-    zip_path = write_duie_submission(str(tmp_path / "sub.json"), ["甲", "乙", "甲"], [[spo], [], []])
+    zip_path = write_duie_submission(str(tmp_path / "sub.json"), texts, [[spo], [], []])
     assert zip_path.endswith("sub.zip") and (tmp_path / "sub.json").exists()
     with zipfile.ZipFile(zip_path) as z:
         assert len(z.namelist()) == 1
@@ -57,13 +58,14 @@ def test_duie_zip_and_json(tmp_path):
     # the JSON-lines file itself is not what the leaderboard takes
     problems, _ = validate("relation_extraction", test, str(tmp_path / "sub.json"))
     assert "not a zip file" in problems[0]
-    bad = write_duie_submission(str(tmp_path / "bad.zip"), ["甲", "乙"], [[dict(spo, object="乙")], []])
+    bad = write_duie_submission(str(tmp_path / "bad.zip"), texts[:2], [[dict(spo, object="乙")], []])
     problems, _ = validate("relation_extraction", test, bad)
-    assert any("'object' dict" in p for p in problems) and any("'甲'" in p for p in problems)
+    assert any("'object' dict" in p for p in problems) and any("'甲的妻子是乙'" in p for p in problems)
 
 
 def test_duee_grouping_and_every_id(tmp_path):
-    test = write_lines(tmp_path / "test.json", [json.dumps({"id": i, "text": "t"}) for i in ("a", "b")])
+    test = write_lines(tmp_path / "test.json", [json.dumps({"id": i, "text": "甲击败乙后夺冠"}, ensure_ascii=False)
+                                                for i in ("a", "b")])
     events = group_events([("胜负", "胜者", "甲"), ("夺冠", "冠军", "甲"), ("胜负", "败者", "乙"), ("胜负", "胜者", "甲")])
     assert events == [{"event_type": "胜负", "arguments": [{"role": "胜者", "argument": "甲"},
                                                           {"role": "败者", "argument": "乙"}]},
@@ -75,3 +77,49 @@ def test_duee_grouping_and_every_id(tmp_path):
     problems, _ = validate("event_extraction", test, out)
     assert any("'b'" in p for p in problems)
     assert validate_main(["--track", "event_extraction", "--test", test, "--submission", out]) == 1
+
+
+def test_validate_names_what_is_not_a_span_of_its_text(tmp_path):
+    rc_test = tmp_path / "rc.json"
+    rc_test.write_text(json.dumps({"data": [{"paragraphs": [{"context": "张三出生于北京。", "qas": [
+        {"id": "a", "question": "张三出生于哪里？"}]}]}]}, ensure_ascii=False), encoding="utf-8")
+    write_rc_submission(str(tmp_path / "rc_sub.json"), ["a"], {"a": "上海"})
+    problems, _ = validate("reading_comprehension", str(rc_test), str(tmp_path / "rc_sub.json"))
+    assert problems and "'上海'" in problems[0] and "not a span of its context" in problems[0]
+
+    duie_test = write_lines(tmp_path / "duie.json", ['{"text": "吴九的妻子是郑十。"}'])
+    spo = {"predicate": "妻子", "subject": "吴九", "object": {"@value": "王十"}}
+    write_duie_submission(str(tmp_path / "duie_sub.zip"), ["吴九的妻子是郑十。"], [[spo]])
+    problems, _ = validate("relation_extraction", duie_test, str(tmp_path / "duie_sub.zip"))
+    assert problems and "'王十' of an SPO is not a span of its text" in problems[0]
+
+    duee_test = write_lines(tmp_path / "duee.json", ['{"id": "x", "text": "湖人队击败火箭队。"}'])
+    write_duee_submission(str(tmp_path / "duee_sub.json"), ["x"], [[{"event_type": "竞赛行为-胜负", "arguments": [
+        {"role": "胜者", "argument": "湖人"}, {"role": "败者", "argument": "勇士队"}]}]])
+    problems, _ = validate("event_extraction", duee_test, str(tmp_path / "duee_sub.json"))
+    assert problems == [f"{tmp_path / 'duee_sub.json'}:1: argument '勇士队' is not a span of its text"]
+
+
+def test_validate_reports_damaged_missing_and_foreign_files_without_a_traceback(tmp_path, capsys):
+    duie_test = write_lines(tmp_path / "duie.json", ['{"text": "吴九的妻子是郑十。"}'])
+    write_duie_submission(str(tmp_path / "ok.zip"), ["吴九的妻子是郑十。"], [[]])
+    damaged = tmp_path / "damaged.zip"
+    data = bytearray((tmp_path / "ok.zip").read_bytes())
+    start = data.index(b"PK\x03\x04") + 30 + len("duie.json")  # the member's compressed bytes
+    data[start:start + 8] = b"\xff" * 8
+    damaged.write_bytes(bytes(data))
+    problems, _ = validate("relation_extraction", duie_test, str(damaged))
+    assert problems and "damaged zip" in problems[0]
+    problems, _ = validate("relation_extraction", duie_test, str(tmp_path / "missing.zip"))
+    assert problems == [f"{tmp_path / 'missing.zip'}: no such file"]
+    rc_test = tmp_path / "rc.json"
+    rc_test.write_text(json.dumps({"data": []}), encoding="utf-8")
+    problems, _ = validate("relation_extraction", str(rc_test), str(tmp_path / "ok.zip"))  # another track's file
+    assert problems and "missing key 'text'" in problems[0] and "is it a relation_extraction file?" in problems[0]
+    empty = write_lines(tmp_path / "empty.json", [])
+    write_duee_submission(str(tmp_path / "empty_sub.json"), [], [])
+    problems, _ = validate("event_extraction", empty, str(tmp_path / "empty_sub.json"))
+    assert problems and "holds no sentence" in problems[0]
+    assert validate_main(["--track", "event_extraction", "--test", empty, "--submission",
+                          str(tmp_path / "empty_sub.json")]) == 1
+    assert "Traceback" not in capsys.readouterr().err

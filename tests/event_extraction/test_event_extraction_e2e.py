@@ -31,6 +31,18 @@ def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
         assert all(a["argument"] in texts[row["id"]] for e in row["event_list"] for a in e["arguments"])
 
 
+def test_tagging_heads_train_and_predict_from_their_directory(sample_dir, tiny_bert_dir, tmp_path):
+    test = sample_dir / "event_extraction" / "test1.json"
+    for head in ("crf", "memm"):
+        out = train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / head, 2, "--head", head)
+        assert json.load(open(out / "args.json"))["head"] == head
+        assert max(json.loads(line)["dev_f1"] for line in open(out / "metrics.jsonl")) >= 0.5
+        result = run("event_extraction/predict.py", "--model-dir", str(out), "--input", str(test),
+                     "--output", str(tmp_path / f"{head}.json"))
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert validate("event_extraction", str(test), str(tmp_path / f"{head}.json")) == ([], 150)
+
+
 def test_bad_input(model_dir, tmp_path):
     rows = [{"id": "a", "text": ""}, {"id": "b", "text": "２０２０年Apple公司 发布新款 Nova手机。" * 300},
             {"id": "c", "text": "正常的句子。"}]
@@ -55,21 +67,25 @@ def test_unknown_role_in_training_data_is_counted(sample_dir, tiny_bert_dir, tmp
     assert "skipped 4 of 8 arguments (4 with an event type or role not in the schema)" in result.stderr
 
 
-def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer):
+@pytest.mark.parametrize("head", ["span", "crf", "memm"])
+def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer, head):
     from common.bert import BertFiles, build_bert
     from common.data import load_duee_schema
-    from common.training import make_optimizer
-    from event_extraction import tagging
+    from common.training import Trainer, make_optimizer
+    from event_extraction import events
 
-    tags = tagging.Tags.from_schema(load_duee_schema(os.path.join("common", "resources", "duee1_schema.json")))
-    model, crf = tagging.build_model(build_bert(BertFiles.from_dir(str(tiny_bert_dir))), tags.size)
-    sentence = {"text": "9月9日，湖人队击败火箭队。", "arguments": [("竞赛行为-胜负", "胜者", 5, "湖人队")]}
-    examples, _ = tagging.make_examples(tokenizer, sentence, tags, 64)
-    model.compile(optimizer=make_optimizer(1e-3, 10), loss=crf.sparse_loss)
-    before = tagging.transitions(crf).copy()
-    loss = model.train_on_batch(*tagging.collate(examples * 2))
-    assert np.isfinite(loss) and not np.allclose(before, tagging.transitions(crf))
-    predictor = tagging.Predictor(tokenizer, model, crf, tags, 64)
+    classes = events.Classes.from_schema(load_duee_schema(os.path.join("common", "resources", "duee1_schema.json")))
+    train_model, predict_model, transitions = events.build_model(
+        build_bert(BertFiles.from_dir(str(tiny_bert_dir))), classes, head, prior=1e-4)
+    sentence = {"text": "9月9日，湖人队击败火箭队，夺得冠军。", "arguments": [
+        ("竞赛行为-胜负", "胜者", 5, "湖人队"), ("竞赛行为-夺冠", "冠军", 5, "湖人队")]}
+    examples, _, _ = events.make_examples(tokenizer, sentence, classes, 64)
+    before = [w.copy() for w in train_model.get_weights()]
+    trainer = Trainer(train_model, make_optimizer(1e-3, 10), None, 1, None, "/tmp", chief=False)
+    loss, _, _ = trainer.step(events.collate(examples * 2, head))
+    assert np.isfinite(loss) and loss > 0
+    assert any(not np.allclose(a, b) for a, b in zip(before, train_model.get_weights()))
+    predictor = events.Predictor(tokenizer, predict_model, classes, head, 64, transitions=transitions)
     assert len(predictor.predict([sentence["text"], ""])) == 2
 
 
@@ -80,3 +96,15 @@ def test_block_recompute_reaches_the_same_dev_scores(model_dir, sample_dir, tiny
     assert json.load(open(tmp_path / "m" / "args.json"))["recompute"] == "block"
     assert len(recomputed) == len(plain) == 4
     np.testing.assert_allclose(recomputed, plain, atol=0.01)
+
+
+def test_report_of_the_model_directory(model_dir):
+    from common.report import report_model_dir
+    from tests.common.test_report import check_figures
+
+    path = report_model_dir(str(model_dir))
+    best = max((json.loads(line) for line in open(model_dir / "metrics.jsonl")), key=lambda r: r["dev_f1"])
+    text = open(path, encoding="utf-8").read()
+    expected = f"F1 {best['dev_f1']:.3f}" if "event_extraction" == "reading_comprehension" else f"F1 {best['dev_f1']:.4f}"
+    assert expected in text, (expected, text[:400])
+    assert {"learning_curve.png", "length.png", "error_kinds.png"} <= set(check_figures(model_dir / "report"))

@@ -83,3 +83,43 @@ def test_assemble_attaches_slots_to_the_nearest_value(labels):
         (("@value", "B"), ("inWork", "A")), (("@value", "DD"), ("inWork", "CC"))]
     # a slot without any "@value" object makes no SPO
     assert spo.assemble_spos(text, (0, 1), [(labels.index("饰演", "inWork"), 2, 3)], labels) == []
+
+
+def test_priors_are_the_label_frequencies(tokenizer, labels):
+    sentence = {"text": "吴九的妻子是郑十。", "spo_list": [S("妻子", "吴九", value="郑十"), S("丈夫", "郑十", value="吴九")]}
+    examples = spo.make_examples(tokenizer, sentence, labels, 64)
+    rows = spo.training_rows(examples)
+    subject_rate, object_rate = spo.priors(rows, len(labels.pairs))
+    tokens = len(examples[0].token_ids)
+    assert subject_rate == pytest.approx(2 * 2 / (2 * tokens))  # 2 subjects (start + end) of 2 label slots a token
+    assert object_rate == pytest.approx(2 * 2 / (2 * 2 * tokens * len(labels.pairs)))  # one object per subject
+
+
+def test_sampled_subjects_follow_the_2020_design(tokenizer, labels):
+    sentence = {"text": "《春风》由张三和李四主演，王五的妻子是赵六。",
+                "spo_list": [S("主演", "春风", value="张三"), S("妻子", "王五", value="赵六")]}
+    examples = spo.make_examples(tokenizer, sentence, labels, 64) * 50
+    rows = spo.sample_rows(examples, np.random.default_rng(0))
+    assert len(rows) == 50  # one row per window holding subjects
+    starts = {s for s, _ in examples[0].subjects}
+    assert all(r[1][0] in starts and r[1][1] >= r[1][0] for r in rows)
+    assert len({r[1] for r in rows}) > 2  # a start with an end of another subject: negatives too
+
+
+def test_caps_keep_the_strongest_spans():
+    starts = np.array([0, .9, .6, .7, .95, 0])
+    ends = np.array([0, .9, .8, .6, .95, 0])
+    spans = spo.decode_spans(starts, ends, 4)
+    assert spans == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    kept, cut = spo.strongest(spans, starts, ends, 2)
+    assert kept == [(1, 1), (4, 4)] and cut == 2
+    probs = np.zeros((6, 3, 2))
+    probs[[1, 2, 3], 0, :] = [[.9, .9], [.6, .6], [.99, .99]]
+    objects, cut = spo.decode_objects(probs, 4, cap=1)
+    assert objects == [(0, 3, 3)] and cut == 2
+
+
+def test_caps_come_from_the_training_data(tokenizer, labels):
+    sentence = {"text": "《春风》由张三和李四主演。", "spo_list": [S("主演", "春风", value="张三"), S("主演", "春风", value="李四")]}
+    examples = spo.make_examples(tokenizer, sentence, labels, 64)
+    assert spo.prediction_caps(examples) == (2 * 1 + 4, 2 * 2 + 4)

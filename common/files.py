@@ -29,24 +29,16 @@ def write_atomically(path, write, suffix=""):
 
     `suffix` ends the temporary name (Keras picks the weights format by the extension).
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path) + "-", suffix=suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    def save(tmp):
+        with open(tmp, "wb") as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_directory(directory)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    save_atomically(path, save, suffix)
 
 
 def save_atomically(path, save, suffix=""):
-    """Like write_atomically for writers that take a path (Keras weights, shutil.copyfile)."""
+    """Call save(temporary path) beside `path` (for writers that take a path: Keras weights,
+    shutil.copyfile), fsync the file, rename it into place."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path) + "-", suffix=suffix)

@@ -23,6 +23,18 @@ def check_figures(directory):
     return pngs
 
 
+def check_model_dir_report(model_dir, track):
+    """The report of a trained model directory: its best dev F1 (as the report prints it) and its figures."""
+    from common.report import report_model_dir
+
+    path = report_model_dir(str(model_dir))
+    best = max((json.loads(line) for line in open(model_dir / "metrics.jsonl")), key=lambda r: r["dev_f1"])
+    text = open(path, encoding="utf-8").read()
+    expected = f"F1 {best['dev_f1']:.3f}" if track == "reading_comprehension" else f"F1 {best['dev_f1']:.4f}"
+    assert expected in text, (expected, text[:400])
+    assert {"learning_curve.png", "length.png", "error_kinds.png"} <= set(check_figures(model_dir / "report"))
+
+
 def spo(p, s, o, **slots):
     return {"predicate": p, "subject": s, "object": {"@value": o, **slots}}
 

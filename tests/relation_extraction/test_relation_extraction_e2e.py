@@ -67,12 +67,6 @@ def test_help():
 
 
 def test_report_of_the_model_directory(model_dir):
-    from common.report import report_model_dir
-    from tests.common.test_report import check_figures
+    from tests.common.test_report import check_model_dir_report
 
-    path = report_model_dir(str(model_dir))
-    best = max((json.loads(line) for line in open(model_dir / "metrics.jsonl")), key=lambda r: r["dev_f1"])
-    text = open(path, encoding="utf-8").read()
-    expected = f"F1 {best['dev_f1']:.3f}" if "relation_extraction" == "reading_comprehension" else f"F1 {best['dev_f1']:.4f}"
-    assert expected in text, (expected, text[:400])
-    assert {"learning_curve.png", "length.png", "error_kinds.png"} <= set(check_figures(model_dir / "report"))
+    check_model_dir_report(model_dir, "relation_extraction")

@@ -112,18 +112,13 @@ def memory(config_dir, batch_sizes, maxlen, log=print):
 
 
 def quality(data_dir, bert_dir, epochs, out, settings, label):
+    from common.bench_learning import train
+
     scores = {}
     for head in HEADS:
         model_dir = os.path.join(out, "heads_quality", label, head)
-        command = [sys.executable, f"{TRACK}/train.py", "--data-dir", data_dir, "--bert-dir", bert_dir, "--output-dir",
-                   model_dir, "--overwrite", "--head", head]
-        for key, value in dict(settings, epochs=epochs).items():
-            command += [f"--{key.replace('_', '-')}", str(value)]
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
-        from common.model_dir import read_metrics
-        best = max(read_metrics(model_dir), key=lambda r: r["dev_f1"])
+        records = train(TRACK, data_dir, bert_dir, model_dir, dict(settings, epochs=epochs), ["--head", head])
+        best = max(records, key=lambda r: r["dev_f1"])
         scores[head] = {"dev_f1": best["dev_f1"], "dev_recall": best["dev_recall"], "epoch": best["epoch"]}
         print(f"  {label} {head:5s} dev F1 {best['dev_f1']:.4f} (recall {best['dev_recall']:.4f})", flush=True)
     return scores

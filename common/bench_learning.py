@@ -124,6 +124,22 @@ def code_fingerprint():
     return digest.hexdigest()[:12]
 
 
+def train(track, data_dir, bert_dir, model_dir, settings, extra=(), timeout=None):
+    """Run `track`'s train.py into `model_dir` with `settings` (option name -> value) and `extra`
+    arguments, replacing what the directory held; its per-epoch records."""
+    from common.model_dir import read_metrics
+
+    command = [sys.executable, f"{track}/train.py", "--data-dir", data_dir, "--bert-dir", bert_dir,
+               "--output-dir", model_dir, "--overwrite"]
+    for key, value in settings.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    command += list(extra)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return read_metrics(model_dir)
+
+
 def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, timeout):
     """Train, predict the held-out test file, score it: the run's record (reused if this code made it)."""
     from common.validate import score
@@ -135,23 +151,17 @@ def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, t
             record = json.load(f)
         if record.get("code") == fingerprint and record.get("epochs") == epochs:
             return record
-    python = sys.executable
-    command = [python, f"{track}/train.py", "--data-dir", data_dir, "--bert-dir", bert_dir, "--output-dir", out_dir,
-               "--overwrite", "--epochs", str(epochs), "--seed", str(seed),
-               "--learning-rate", str(settings["learning_rate"]), "--batch-size", str(settings["batch_size"]), *extra]
     started = time.time()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    recipe = {"epochs": epochs, "seed": seed, "learning_rate": settings["learning_rate"],
+              "batch_size": settings["batch_size"]}
+    history = train(track, data_dir, bert_dir, out_dir, recipe, extra, timeout)
     train_seconds = time.time() - started
     test = os.path.join(data_dir, TEST_FILE[track])
     predictions = os.path.join(out_dir, SUBMISSION[track])
-    result = subprocess.run([python, f"{track}/predict.py", "--model-dir", out_dir, "--input", test,
+    result = subprocess.run([sys.executable, f"{track}/predict.py", "--model-dir", out_dir, "--input", test,
                              "--output", predictions], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"predict of {out_dir} failed:\n{result.stderr[-3000:]}")
-    from common.model_dir import read_metrics
-    history = read_metrics(out_dir)
     best = max(history, key=lambda r: r["dev_f1"])
     record = {"track": track, "seed": seed, "args": extra, "code": fingerprint, "epochs": epochs,
               "dev_f1": [r["dev_f1"] for r in history],

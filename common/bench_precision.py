@@ -15,8 +15,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -133,19 +131,14 @@ def prediction_tokens(bench, inputs):
 
 def quality(track, sample, tiny, epochs, out):
     """Dev F1 after the same training in fp32 and in bf16 (tiny BERT, sample data, same seed)."""
+    from common.bench_learning import train
+
     scores = {}
     for precision in ("fp32", "bf16"):
         model_dir = os.path.join(out, "quality", track, precision)
-        settings = dict(TINY_SETTINGS[track], epochs=epochs)
-        command = [sys.executable, f"{track}/train.py", "--data-dir", os.path.join(sample, track), "--bert-dir", tiny,
-                   "--output-dir", model_dir, "--overwrite", "--precision", precision]
-        for key, value in settings.items():
-            command += [f"--{key.replace('_', '-')}", str(value)]
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
-        from common.model_dir import read_metrics
-        scores[precision] = max(r["dev_f1"] for r in read_metrics(model_dir))
+        records = train(track, os.path.join(sample, track), tiny, model_dir,
+                        dict(TINY_SETTINGS[track], epochs=epochs), ["--precision", precision])
+        scores[precision] = max(r["dev_f1"] for r in records)
     return scores
 
 

@@ -33,22 +33,22 @@ test: install
 	$(PYTHON) -m pytest -q tests
 
 relation_extraction event_extraction reading_comprehension: install
-	$(PYTHON) -m common.pipeline $@ $(PIPELINE_ARGS)
+	$(PYTHON) -m pipeline $@ $(PIPELINE_ARGS)
 
 all: relation_extraction event_extraction reading_comprehension
 
 # side-by-side benchmarks: outputs/bench/bench.json, precision.json, heads.json, recompute.json,
 # learning.json (+ learning.png); bench-learning takes hours on 2 CPU cores
 bench: install
-	$(PYTHON) -m common.bench
-	$(PYTHON) -m common.bench precision
-	$(PYTHON) -m common.bench heads
+	$(PYTHON) -m benchmarks speed
+	$(PYTHON) -m benchmarks precision
+	$(PYTHON) -m benchmarks heads
 
 bench-recompute: install
-	$(PYTHON) -m common.bench recompute
+	$(PYTHON) -m benchmarks recompute
 
 bench-learning: install
-	$(PYTHON) -m common.bench learning
+	$(PYTHON) -m benchmarks learning
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -1,22 +1,13 @@
 """Build a bert4keras BERT from a Google-format checkpoint, with clear errors.
 
 A Google-format directory holds `bert_config.json`, `bert_model.ckpt.*` and
-`vocab.txt` (BERT, RoBERTa-wwm-ext and the tiny BERT of common.tiny_bert alike).
+`vocab.txt` (BERT, RoBERTa-wwm-ext and the tiny BERT of synthetic.tiny_bert alike).
 """
 import json
 import os
 from dataclasses import dataclass
 
-from common.env import tf
-from common.recompute import BlockBERT
-from bert4keras.models import build_transformer_model
-
-RECOMPUTE_MODES = (False, "block", "layer")
-
-
-class CheckpointError(ValueError):
-    """A BERT directory or file that cannot be used, with what to do about it."""
-
+from common.options import RECOMPUTE_MODES, CheckpointError  # noqa: F401  (raised by the functions here)
 
 @dataclass(frozen=True)
 class BertFiles:
@@ -96,6 +87,9 @@ def build_bert(files, recompute=False, load_weights=True, **kwargs):
     graph, so a model trained with it is rebuilt with it. `load_weights=False`
     builds the architecture only, for a model directory whose weights come next.
     """
+    from common.recompute import BlockBERT
+    from bert4keras.models import build_transformer_model
+
     recompute = "block" if recompute is True else recompute
     if recompute not in RECOMPUTE_MODES:
         raise ValueError(f"recompute must be one of {RECOMPUTE_MODES}, got {recompute!r}")
@@ -117,6 +111,8 @@ def build_bert(files, recompute=False, load_weights=True, **kwargs):
 
 def _check_checkpoint(transformer, checkpoint, config):
     """Compare the variables the model needs with those in the checkpoint."""
+    from common.env import tf
+
     try:
         stored = dict(tf.train.list_variables(checkpoint))
     except Exception as e:  # TensorFlow's own message is long; keep its first line
@@ -143,6 +139,8 @@ def predict_function(model):
     Keras's predict_on_batch retraces for every new padded length; one input
     signature with unknown dimensions avoids that.
     """
+    from common.env import tf
+
     signature = [tf.TensorSpec(t.shape, t.dtype) for t in model.inputs]
     traced = tf.function(lambda *xs: model(list(xs), training=False), input_signature=signature)
 

@@ -58,7 +58,7 @@ def ceiling(track, data_path, vocab_path, maxlen, stride=None, schema_path=None,
 
 
 def main(argv=None):
-    from common.pipeline import TRACKS
+    from common.data import TRACKS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("track", choices=TRACKS)

@@ -1,13 +1,13 @@
-"""What every track's train.py and predict.py share: their arguments, their set-up, their errors."""
+"""What every track's train.py and predict.py share: their arguments, their set-up, their errors.
+
+TensorFlow is imported only once a run starts (TrainingSession), so that --help answers at once.
+"""
 import argparse
 import sys
 
-from common.bert import CheckpointError
 from common.data import DataError
-from common.distribute import STRATEGIES, StrategyError
-from common.model_dir import ModelDirError
-from common.precision import PRECISIONS, PrecisionError
-from common.training import SCHEDULES, TrainingError
+from common.options import (PRECISIONS, SCHEDULES, STRATEGIES, CheckpointError, ModelDirError, PrecisionError,
+                            StrategyError, TrainingError)
 
 
 def train_parser(description, track, defaults):

@@ -277,6 +277,8 @@ def load_duee(path, schema=None, report=True, require_items=False):
 
 # ---------------------------------------------------------------- finding the files
 
+TRACKS = ("relation_extraction", "event_extraction", "reading_comprehension")
+
 # The LIC2020 names first, then those of the later releases.
 FILE_NAMES = {
     "reading_comprehension": {

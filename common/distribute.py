@@ -17,12 +17,8 @@ import os
 import numpy as np
 
 from common.env import tf
+from common.options import STRATEGIES, StrategyError  # noqa: F401  (raised here)
 
-STRATEGIES = ("auto", "one", "mirrored", "multiworker")
-
-
-class StrategyError(ValueError):
-    """A strategy that cannot run here, with what to do about it."""
 
 
 def make_strategy(name):

@@ -3,8 +3,12 @@
 Import this module before anything that imports tensorflow or bert4keras:
 `from common import env` at the top of a script is enough.
 """
+import contextlib
 import functools
 import os
+import re
+import sys
+import tempfile
 import warnings
 
 # bert4keras must see tf.keras (tf_keras 2.x), not Keras 3.
@@ -13,13 +17,44 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 # bert4keras decides at import time whether its layers may recompute; we enable
 # the machinery here and switch it per layer at build time (see common.bert).
 os.environ["RECOMPUTE"] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide C++ start-up chatter
 # bert4keras 0.11.5 still imports distutils, which is deprecated.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="bert4keras")
 # bert4keras reuses one initializer instance per layer; the checkpoint overwrites those values anyway.
 warnings.filterwarnings("ignore", message="The initializer .* is unseeded")
 
-import tensorflow as tf  # noqa: E402
+# TensorFlow's C++ start-up lines (no CUDA driver, absl's logging notice, CPU features) say nothing a user
+# can act on; they are dropped unless the user sets TF_CPP_MIN_LOG_LEVEL, which then decides alone.
+START_UP_NOISE = re.compile(r"absl::InitializeLog|cudart_stub\.cc.*cuda drivers|cuda_platform\.cc.*cuInit|"
+                            r"cuda_(dnn|blas|fft)\.cc.*Unable to register|computation_placer\.cc|oneDNN custom "
+                            r"operations|cpu_feature_guard\.cc|To enable the following instructions|rebuild "
+                            r"TensorFlow with the appropriate compiler flags")
+
+
+@contextlib.contextmanager
+def _without_start_up_noise():
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        yield
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    sys.stderr.flush()
+    saved, captured = os.dup(2), tempfile.TemporaryFile()
+    os.dup2(captured.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        captured.seek(0)
+        kept = [line for line in captured.read().decode("utf-8", "replace").splitlines(True)
+                if not START_UP_NOISE.search(line)]
+        sys.stderr.write("".join(kept))
+        sys.stderr.flush()
+
+
+with _without_start_up_noise():
+    import tensorflow as tf  # noqa: E402
+    tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, once
 from tensorflow.python.eager import record  # noqa: E402
 from tensorflow.python.util import tf_inspect  # noqa: E402
 

@@ -15,9 +15,10 @@ import shutil
 import socket
 import time
 
-from common.bert import BertFiles, CheckpointError
+from common.bert import BertFiles
 from common.data import DataError
 from common.files import read_json, save_atomically, write_json
+from common.options import CheckpointError, ModelDirError
 
 WEIGHTS = "model.weights.h5"
 ARGS = "args.json"
@@ -30,10 +31,6 @@ RUN_FILES = (WEIGHTS, ARGS, MARKER, METRICS, "schema.json", "bert_config.json", 
 # arguments a resumed run must share with the run it continues (they shape the model or the data)
 RESUME_KEYS = ("track", "maxlen", "stride", "head", "word_level", "max_question_len", "seed", "batch_size",
                "learning_rate", "schedule")
-
-
-class ModelDirError(ValueError):
-    """A model directory that cannot be used as asked, with what to do about it."""
 
 
 def holds_run(output_dir):

@@ -13,13 +13,9 @@ in float32 (the heads cast their logits).
 import os
 
 from common.env import keras, tf
+from common.options import PRECISIONS, PrecisionError  # noqa: F401  (raised here)
 
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
-
-
-class PrecisionError(ValueError):
-    """A precision that cannot be used here."""
 
 
 def cpu_flags(path="/proc/cpuinfo"):

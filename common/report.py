@@ -431,7 +431,7 @@ def report_model_dir(model_dir, dev=None, predictions=None, out=None, samples=20
 
 
 def main(argv=None):
-    from common.pipeline import TRACKS
+    from common.data import TRACKS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model_dir", nargs="?", help="a directory written by train.py")

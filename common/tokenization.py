@@ -1,8 +1,6 @@
 """Tokenize with bert4keras and keep each token's character span in the text."""
 from dataclasses import dataclass
 
-from bert4keras.tokenizers import Tokenizer
-
 
 def load_tokenizer(vocab_path, word_level=False):
     """A lower-casing bert4keras Tokenizer for `vocab_path`.
@@ -10,6 +8,9 @@ def load_tokenizer(vocab_path, word_level=False):
     word_level: pre-tokenize with jieba so that whole words of a word-level
     vocabulary (WoBERT style) are found before falling back to characters.
     """
+    from common import env  # noqa: F401  (bert4keras reads its settings when first imported)
+    from bert4keras.tokenizers import Tokenizer
+
     if not word_level:
         return Tokenizer(vocab_path, do_lower_case=True)
     import jieba

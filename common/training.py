@@ -32,10 +32,8 @@ from common.env import keras, tf
 from common.files import save_atomically, write_json, write_text
 from common.losses import global_sum
 from common.model_dir import METRICS, RESUME, WEIGHTS
+from common.options import SCHEDULES, TrainingError
 from bert4keras.snippets import sequence_padding
-
-SCHEDULES = ("constant", "warmup-constant", "warmup-linear")
-
 
 def seed_everything(seed):
     random.seed(seed)
@@ -159,10 +157,6 @@ def _progress_enabled():
 def progress(iterable, desc, total=None):
     """tqdm on a terminal or when asked (PROGRESS=1); quiet in logs and tests."""
     return tqdm(iterable, desc=desc, total=total, disable=not _progress_enabled(), leave=False)
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (a non-finite loss), with what to do about it."""
 
 
 class StopRequests:

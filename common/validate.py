@@ -13,9 +13,7 @@ import zipfile
 import zlib
 from collections import Counter
 
-from common.data import DataError, load_dureader, load_duee, load_duie, read_json_document
-
-TRACKS = ("reading_comprehension", "relation_extraction", "event_extraction")
+from common.data import TRACKS, DataError, load_dureader, load_duee, load_duie, read_json_document
 
 
 def _check_counts(problems, expected, found, what):

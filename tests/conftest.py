@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from common import env  # noqa: F401  (prepares TensorFlow before anything imports it)
-from common.hard_data import write_hard_data
-from common.sample_data import write_sample_data
-from common.tiny_bert import texts_of_files, write_tiny_bert
+from synthetic.hard_data import write_hard_data
+from synthetic.sample_data import write_sample_data
+from synthetic.tiny_bert import texts_of_files, write_tiny_bert
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +21,7 @@ def sample_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def hard_dir(tmp_path_factory):
-    """The hard LIC-format data (common.hard_data), at the learning benchmark's sizes."""
+    """The hard LIC-format data (synthetic.hard_data), at the learning benchmark's sizes."""
     out = tmp_path_factory.mktemp("hard")
     write_hard_data(str(out))
     return out

@@ -8,7 +8,7 @@ import pytest
 
 from common.bert import BertFiles, CheckpointError, build_bert
 from common.env import tf
-from common.tiny_bert import variable_shapes
+from synthetic.tiny_bert import variable_shapes
 
 
 def test_checkpoint_has_google_names_and_distinct_values(tiny_bert_dir):

@@ -30,7 +30,7 @@ def test_duie_missing_key_or_wrong_type(tmp_path, row, message):
 
 
 def test_duie_skips_are_counted_and_reported(tmp_path, capsys):
-    schema = load_duie_schema(os.path.join("common", "resources", "duie2_schema.json"))
+    schema = load_duie_schema(os.path.join("synthetic", "resources", "duie2_schema.json"))
     rows = [{"text": "张三的妻子是李四。", "spo_list": [SPO, dict(SPO, subject="王五"), dict(SPO, predicate="不存在")]}]
     path = write_lines(tmp_path / "d.json", [json.dumps(r, ensure_ascii=False) for r in rows])
     sentences = load_duie(path, schema)
@@ -63,7 +63,7 @@ def test_dureader_malformed(tmp_path):
 
 
 def test_duee_loader_and_schema(tmp_path, capsys):
-    schema = load_duee_schema(os.path.join("common", "resources", "duee1_schema.json"))
+    schema = load_duee_schema(os.path.join("synthetic", "resources", "duee1_schema.json"))
     assert len(schema) == 65 and sum(map(len, schema.values())) == 217
     row = {"id": "x", "text": "湖人队击败火箭队", "event_list": [{"event_type": "竞赛行为-胜负", "arguments": [
         {"role": "胜者", "argument": "湖人队", "argument_start_index": 0},

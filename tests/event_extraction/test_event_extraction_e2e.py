@@ -74,7 +74,7 @@ def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer,
     from common.training import Trainer, make_optimizer
     from event_extraction import events
 
-    classes = events.Classes.from_schema(load_duee_schema(os.path.join("common", "resources", "duee1_schema.json")))
+    classes = events.Classes.from_schema(load_duee_schema(os.path.join("synthetic", "resources", "duee1_schema.json")))
     train_model, predict_model, transitions = events.build_model(
         build_bert(BertFiles.from_dir(str(tiny_bert_dir))), classes, head, prior=1e-4)
     sentence = {"text": "9月9日，湖人队击败火箭队，夺得冠军。", "arguments": [

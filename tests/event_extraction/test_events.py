@@ -8,7 +8,7 @@ import pytest
 from common.data import load_duee, load_duee_schema
 from event_extraction import events
 
-SCHEMA = os.path.join("common", "resources", "duee1_schema.json")
+SCHEMA = os.path.join("synthetic", "resources", "duee1_schema.json")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from common.data import load_duie, load_duie_schema
 from common.metrics import duie_spo_key
 from relation_extraction import spo
 
-SCHEMA = os.path.join("common", "resources", "duie2_schema.json")
+SCHEMA = os.path.join("synthetic", "resources", "duie2_schema.json")
 
 
 @pytest.fixture(scope="module")

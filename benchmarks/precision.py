@@ -1,6 +1,6 @@
 """fp32 against bf16 and fp16 mixed precision (and XLA), side by side in one process, same weights and data.
 
-    python -m common.bench precision [--parts speed quality] [--models base tiny] [--tracks ...] [--rounds 5]
+    python -m benchmarks precision [--parts speed quality] [--models base tiny] [--tracks ...] [--rounds 5]
                                      [--quality-epochs 12]
 
 For each track and precision: training tokens/s and prediction examples/s (the
@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 from common import env  # noqa: F401  (prepares TensorFlow before anything imports it)
-from common.pipeline import ROOT, TINY_SETTINGS, TRACKS, embedded_default
+from benchmarks.helpers import OUT, ROOT, TRACKS, TrackBench, base_bert_files, timed, train
+from pipeline import TINY_SETTINGS, embedded_default
 
 MODES = {"fp32": ("fp32", False), "bf16": ("bf16", False), "fp16": ("fp16", False),
          "fp32+jit": ("fp32", True), "bf16+jit": ("bf16", True)}
@@ -53,7 +54,6 @@ def encoder_flops(config, tokens, length):
 
 def measure_track(track, data_dir, bert_files, maxlen, rounds, batch_size, n_predict, modes, log=print):
     """{mode: {train_tokens_per_s, predict_examples_per_s, train_mfu, predict_mfu}} for one track."""
-    from common.bench import TrackBench, timed
     from common.precision import set_precision
     from common.training import Batches, set_length_multiple
 
@@ -131,7 +131,6 @@ def prediction_tokens(bench, inputs):
 
 def quality(track, sample, tiny, epochs, out):
     """Dev F1 after the same training in fp32 and in bf16 (tiny BERT, sample data, same seed)."""
-    from common.bench_learning import train
 
     scores = {}
     for precision in ("fp32", "bf16"):
@@ -144,7 +143,6 @@ def quality(track, sample, tiny, epochs, out):
 
 def main(argv=None):
     from common.bert import BertFiles
-    from common.bench import base_bert_files
     from common.precision import native_bf16
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,7 +157,7 @@ def main(argv=None):
     p.add_argument("--maxlen", type=int, default=128)
     p.add_argument("--predict-examples", type=int, default=48)
     p.add_argument("--quality-epochs", type=int, default=12, help="0: skip the dev F1 comparison")
-    p.add_argument("--out", default=os.path.join(ROOT, "outputs", "bench"))
+    p.add_argument("--out", default=OUT)
     args = p.parse_args(argv)
     sample, tiny = embedded_default(os.path.join(ROOT, "outputs"))
     files = {"tiny": BertFiles.from_dir(tiny), "base": base_bert_files(tiny, os.path.join(args.out, "base_bert"))}

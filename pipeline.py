@@ -1,9 +1,9 @@
 """One track end to end: train, score dev, predict the test file, validate the submission.
 
-    python -m common.pipeline TRACK [--data-dir DIR] [--bert-dir DIR] [--out DIR] [--epochs N] ...
+    python -m pipeline TRACK [--data-dir DIR] [--bert-dir DIR] [--out DIR] [--epochs N] ...
 
 Without --data-dir and --bert-dir it runs on the embedded default: the sample
-data of common.sample_data and a tiny BERT of common.tiny_bert, generated on
+data of synthetic.sample_data and a tiny BERT of synthetic.tiny_bert, generated on
 first use under outputs/, with settings that let the tiny model learn in minutes.
 """
 import argparse
@@ -13,10 +13,9 @@ import shlex
 import subprocess
 import sys
 
-from common.data import DataError, find_data_files
+from common.data import TRACKS, DataError, find_data_files
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRACKS = ("relation_extraction", "event_extraction", "reading_comprehension")
+ROOT = os.path.dirname(os.path.abspath(__file__))
 SUBMISSION = {"relation_extraction": "submission.zip", "event_extraction": "submission.json",
               "reading_comprehension": "submission.json"}
 # settings of the embedded default: a tiny BERT learns from scratch, so a high learning rate
@@ -29,8 +28,8 @@ TINY_SETTINGS = {
 
 def embedded_default(outputs):
     """Sample data and a tiny BERT under `outputs` (made once); returns (sample dir, BERT dir)."""
-    from common.sample_data import write_sample_data
-    from common.tiny_bert import texts_of_files, write_tiny_bert
+    from synthetic.sample_data import write_sample_data
+    from synthetic.tiny_bert import texts_of_files, write_tiny_bert
 
     sample, bert = os.path.join(outputs, "sample_data"), os.path.join(outputs, "tiny_bert")
     if not os.path.isfile(os.path.join(sample, "done")):

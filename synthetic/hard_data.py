@@ -1,8 +1,8 @@
 """Harder LIC-format data sets, for learning curves, benchmarks and the tests' learning floors.
 
-    python -m common.hard_data --out DIR [--sizes 750 150 150] [--seed 7]
+    python -m synthetic.hard_data --out DIR [--sizes 750 150 150] [--seed 7]
 
-Beside the easy sample of common.sample_data (a handful of fixed sentence
+Beside the easy sample of synthetic.sample_data (a handful of fixed sentence
 shapes), these sets are built to need context, as the official ones do:
 
 relation extraction: all 48 predicates of the real DuIE 2.0 schema (complex
@@ -23,7 +23,7 @@ import json
 import os
 import random
 
-from common.sample_data import COUNTRIES, ENGLISH, RESOURCES, Pools, _write_lines, _write_text
+from synthetic.sample_data import COUNTRIES, ENGLISH, RESOURCES, Pools, _write_lines, _write_text
 
 CITIES = ["北京", "上海", "广州", "深圳", "杭州", "南京", "成都", "重庆", "武汉", "西安", "长沙", "苏州", "天津",
           "青岛", "厦门", "昆明", "大连", "沈阳", "济南", "福州", "合肥", "郑州", "哈尔滨", "长春", "太原", "南宁",

@@ -1,6 +1,6 @@
 """Write a tiny, randomly initialised BERT in Google's checkpoint format.
 
-    python -m common.tiny_bert --out DIR [--layers 2 --hidden 128 --heads 4 --vocab-from FILES]
+    python -m synthetic.tiny_bert --out DIR [--layers 2 --hidden 128 --heads 4 --vocab-from FILES]
 
 Variable names and shapes are exactly those of Google's BERT, so the tiny model
 goes through the same loading code as a real one; values come from a seeded

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from common import bench, bench_recompute
+from benchmarks import helpers, recompute
 from common.env import tf
 
 
@@ -14,7 +14,7 @@ def test_fixed_padding_pads_every_sequence_array_to_maxlen():
         ids = np.array([b + [0] * (n - len(b)) for b in batch])
         return [ids, np.ones((len(batch), n, 3))], (np.array([1, 2]), np.zeros((len(batch), 2)))
 
-    (ids, features), (starts, pairs) = bench.fixed_padding(collate, len, 10)([[5, 6, 7], [8]])
+    (ids, features), (starts, pairs) = helpers.fixed_padding(collate, len, 10)([[5, 6, 7], [8]])
     assert ids.shape == (2, 10) and ids[0, :3].tolist() == [5, 6, 7] and not ids[:, 3:].any()
     assert features.shape == (2, 10, 3) and starts.shape == (2,) and pairs.shape == (2, 2)
 
@@ -24,7 +24,7 @@ def test_naive_span_search_agrees_with_the_vectorized_one():
 
     rng = np.random.default_rng(1)
     start, end = rng.normal(size=(3, 50)), rng.normal(size=(3, 50))
-    for got, expected in zip(bench.naive_best_spans(start, end, 7), best_spans(start, end, 7)):
+    for got, expected in zip(helpers.naive_best_spans(start, end, 7), best_spans(start, end, 7)):
         np.testing.assert_allclose(got, expected)
 
 
@@ -34,7 +34,7 @@ def test_summary_slopes_ratios_and_budget():
               for mode, per in (("none", 0.4 * gib), ("block", 0.05 * gib)) for b in (2, 4, 8)]
     times = [{"maxlen": 256, "mode": "none", "seconds_per_example": 0.5},
              {"maxlen": 256, "mode": "block", "seconds_per_example": 0.6}]
-    summary = bench_recompute.summarize(memory, times, 16 * gib)
+    summary = recompute.summarize(memory, times, 16 * gib)
     none, block = summary["256/none"], summary["256/block"]
     assert none["activation_mib_per_example"] == pytest.approx(0.4 * 1024)
     assert block["memory_saving_x"] == pytest.approx(8.0) and block["time_overhead"] == pytest.approx(0.2)
@@ -43,22 +43,22 @@ def test_summary_slopes_ratios_and_budget():
 
 @pytest.fixture
 def tiny_config(tmp_path):
-    config = dict(bench_recompute.BASE, vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    config = dict(recompute.BASE, vocab_size=100, hidden_size=32, num_hidden_layers=2,
                   num_attention_heads=2, intermediate_size=64)
     (tmp_path / "bert_config.json").write_text(json.dumps(config))
     return str(tmp_path)
 
 
 def test_memory_and_time_measurements(tiny_config):
-    row = bench_recompute.measure_memory("block", 16, 2, tiny_config)
+    row = recompute.measure_memory("block", 16, 2, tiny_config)
     expected = "gpu" if tf.config.list_physical_devices("GPU") else "cpu_rss"
     assert row["memory"] == expected and row["peak_bytes"] > 0
-    times = bench_recompute.measure_time(["none", "block"], 16, 2, 2, tiny_config)
+    times = recompute.measure_time(["none", "block"], 16, 2, 2, tiny_config)
     assert [t["mode"] for t in times] == ["none", "block"] and all(t["step_seconds"] > 0 for t in times)
 
 
 @pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="no GPU visible")
 def test_gpu_peak_memory_is_read_from_the_device(tiny_config):
-    small = bench_recompute.measure_memory("none", 32, 2, tiny_config)
-    large = bench_recompute.measure_memory("none", 32, 16, tiny_config)
+    small = recompute.measure_memory("none", 32, 2, tiny_config)
+    large = recompute.measure_memory("none", 32, 16, tiny_config)
     assert small["memory"] == "gpu" and large["peak_bytes"] > small["peak_bytes"] > 0

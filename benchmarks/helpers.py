@@ -1,34 +1,24 @@
-"""Benchmarks against the 2020 way of working, measured side by side in one run.
-
-    python -m common.bench [predict] [train] [decode] [--models tiny base] [--tracks ...] [--data TRACK=DIR]
-    python -m common.bench recompute [--budget-gb 16]     (see common.bench_recompute)
-    python -m common.bench learning [--regimes ...]      (see common.bench_learning)
-    python -m common.bench precision [--models base]     (see common.bench_precision)
-    python -m common.bench heads [--models tiny base]    (see common.bench_heads)
-
-predict: examples/s of each track's batched Predictor against one example per
-    call (the 2020 loop: one model call per example, for relation extraction one
-    more per sentence for its objects, for reading comprehension the double
-    Python loop over start and end); same weights and inputs, outputs compared.
-train:   real tokens/s of training with dynamic padding and length-bucketed
-    batches against fixed padding to maxlen, and the padding share of each.
-decode:  RC span search and EE Viterbi on 512-token inputs against naive loops.
-strategy: a training step on one device against MirroredStrategy over that same device.
-Models: "tiny" is the embedded default's tiny BERT, "base" a randomly initialized
-BERT-base shape (12 layers, hidden 768). Results: outputs/bench/bench.json.
-"""
-import argparse
+"""What the benchmarks share: the BERT-base shape, timing, a track's model and data built from its public
+API (TrackBench), the 2020 way's fixed padding and span search, and running a track's train.py."""
 import json
 import os
-import platform
+import subprocess
 import sys
 import time
 
 import numpy as np
 
 from common import env  # noqa: F401  (prepares TensorFlow before anything imports it)
-from common import bench_recompute
-from common.pipeline import ROOT, TRACKS, embedded_default
+from common.data import TRACKS  # noqa: F401  (re-exported for the benchmarks)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "outputs", "bench")
+SCHEMAS = os.path.join(ROOT, "synthetic", "resources")
+
+BASE = {"vocab_size": 21128, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+        "intermediate_size": 3072, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 512, "type_vocab_size": 2,
+        "initializer_range": 0.02}
 
 
 
@@ -38,7 +28,7 @@ def base_bert_files(tiny_dir, out_dir):
 
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(tiny_dir, "bert_config.json"), encoding="utf-8") as f:
-        config = dict(bench_recompute.BASE, vocab_size=json.load(f)["vocab_size"])
+        config = dict(BASE, vocab_size=json.load(f)["vocab_size"])
     config_path = os.path.join(out_dir, "bert_config.json")
     with open(config_path, "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
@@ -214,31 +204,6 @@ class TrackBench:
         return results
 
 
-def bench_strategy(track, data_dir, bert_files, maxlen, batch_size, rounds=5):
-    """Step time on one device against MirroredStrategy over that one device (the strategy's own cost),
-    same weights and batches, timed in turns."""
-    from common.env import tf
-    from common.training import Batches
-
-    mirrored = tf.distribute.MirroredStrategy(devices=[tf.config.list_logical_devices("CPU")[0].name])
-    one = TrackBench(track, data_dir, bert_files, maxlen)
-    with mirrored.scope():
-        replicated = TrackBench(track, data_dir, bert_files, maxlen)
-    replicated.model.set_weights(one.model.get_weights())
-    batches = Batches(one.examples, batch_size, one.collate, length=one.length, seed=0)
-    trainers = {"one": one.trainer(batches), "mirrored_1_device": replicated.trainer(batches, strategy=mirrored)}
-    for trainer in trainers.values():
-        for i in range(rounds):
-            trainer.step(batches[i])  # trace every length
-    times = {name: [] for name in trainers}
-    for i in range(rounds):
-        for name, trainer in trainers.items():
-            times[name].append(timed(lambda: trainer.step(batches[i]))[1])
-    result = {name: float(np.median(t)) for name, t in times.items()}
-    result["overhead"] = result["mirrored_1_device"] / result["one"] - 1
-    return result
-
-
 def fixed_padding(collate, length, maxlen):
     """`collate`, with every (batch, length, ...) array padded on to `maxlen` (the 2020 way)."""
     from common.env import tf
@@ -269,130 +234,19 @@ def naive_best_spans(start_scores, end_scores, max_answer_len):
     return np.array(starts), np.array(ends), np.array(scores)
 
 
-def bench_decoding(length=512, rows=16, max_answer_len=64, seed=0):
-    from bert4keras.snippets import ViterbiDecoder
+def train(track, data_dir, bert_dir, model_dir, settings, extra=(), timeout=None):
+    """Run `track`'s train.py into `model_dir` with `settings` (option name -> value) and `extra`
+    arguments, replacing what the directory held; its per-epoch records."""
+    from common.model_dir import read_metrics
 
-    from common.data import load_duee_schema
-    from event_extraction import events
-    from reading_comprehension import spans
-
-    rng = np.random.default_rng(seed)
-    start, end = rng.normal(size=(2, rows, length)).astype("float32")  # log-probabilities are float32
-    (fast, fast_time), (slow, slow_time) = (timed(lambda: spans.best_spans(start, end, max_answer_len)),
-                                            timed(lambda: naive_best_spans(start, end, max_answer_len)))
-    results = {"rc_span_search": {"windows": rows, "tokens": length, "max_answer_len": max_answer_len,
-                                  "vectorized_ms_per_window": 1000 * fast_time / rows,
-                                  "double_loop_ms_per_window": 1000 * slow_time / rows,
-                                  "speedup": slow_time / fast_time,
-                                  "identical": bool((fast[0] == slow[0]).all() and (fast[1] == slow[1]).all())}}
-
-    classes = events.Classes.from_schema(load_duee_schema(os.path.join(ROOT, "common", "resources",
-                                                                        "duee1_schema.json")))
-    allowed = classes.allowed_transitions()
-    trans = rng.normal(size=(classes.n_tags, classes.n_tags)).astype("float32")
-    emissions = rng.normal(size=(rows, length, classes.n_tags)).astype("float32")
-    (paths, _), fast_time = timed(lambda: events.viterbi(emissions, np.full(rows, length), trans, allowed))
-    decoder = ViterbiDecoder(np.where(allowed, trans, -1e12), starts=[0])
-    reference, slow_time = timed(lambda: [decoder.decode(e.copy()) for e in emissions])
-    results["ee_viterbi"] = {"sequences": rows, "tokens": length, "tags": classes.n_tags,
-                             "vectorized_ms_per_sequence": 1000 * fast_time / rows,
-                             "bert4keras_ms_per_sequence": 1000 * slow_time / rows,
-                             "speedup": slow_time / fast_time,
-                             "identical": bool(all((p == r).all() for p, r in zip(paths, reference)))}
-    return results
+    command = [sys.executable, f"{track}/train.py", "--data-dir", data_dir, "--bert-dir", bert_dir,
+               "--output-dir", model_dir, "--overwrite"]
+    for key, value in settings.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    command += list(extra)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return read_metrics(model_dir)
 
 
-# ---------------------------------------------------------------- report
-
-def print_table(results):
-    for model, tracks in results.get("predict", {}).items():
-        for track, r in tracks.items():
-            print(f"predict  {model:4s} {track:22s} batched {r['batched_per_s']:7.1f}/s | one at a time: traced "
-                  f"{r['one_at_a_time_per_s']:6.1f}/s x{r['speedup_vs_one_at_a_time']:.1f}, model.predict "
-                  f"{r['one_at_a_time_keras_predict_per_s']:6.1f}/s x{r['speedup_vs_one_at_a_time_keras_predict']:.1f}"
-                  f" | identical {r['identical_to_one_at_a_time']}, {r['identical_to_one_at_a_time_keras_predict']}")
-    for model, tracks in results.get("train", {}).items():
-        for track, r in tracks.items():
-            b, f = r["bucketed"], r["fixed"]
-            print(f"train    {model:4s} {track:22s} bucketed {b['tokens_per_s']:8.0f} tok/s (padding "
-                  f"{b['padding_share']:.1%})  fixed {f['tokens_per_s']:8.0f} tok/s (padding "
-                  f"{f['padding_share']:.1%})  x{r['speedup']:.2f}")
-    for model, tracks in results.get("strategy", {}).items():
-        for track, r in tracks.items():
-            print(f"strategy {model:4s} {track:22s} one device {r['one'] * 1000:7.1f} ms/step, MirroredStrategy over "
-                  f"the same device {r['mirrored_1_device'] * 1000:7.1f} ms/step ({r['overhead']:+.1%})")
-    for name, r in results.get("decode", {}).items():
-        times = [f"{k} {v:.2f}" for k, v in r.items() if k.endswith("_ms_per_window") or k.endswith("_ms_per_sequence")]
-        print(f"decode   {name:27s} {'  '.join(times)}  x{r['speedup']:.1f}  identical {r['identical']}")
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["recompute"]:
-        return bench_recompute.main(argv[1:])
-    if argv[:1] == ["learning"]:
-        from common import bench_learning
-        return bench_learning.main(argv[1:])
-    if argv[:1] == ["precision"]:
-        from common import bench_precision
-        return bench_precision.main(argv[1:])
-    if argv[:1] == ["heads"]:
-        from common import bench_heads
-        return bench_heads.main(argv[1:])
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", help="predict, train, decode, strategy (default: all four)")
-    p.add_argument("--models", nargs="+", choices=["tiny", "base"], default=["tiny", "base"])
-    p.add_argument("--tracks", nargs="+", choices=TRACKS, default=list(TRACKS))
-    p.add_argument("--data", action="append", default=[], metavar="TRACK=DIR", help="a track's data directory")
-    p.add_argument("--maxlen", type=int, default=128)
-    p.add_argument("--examples", type=int, default=150, help="prediction examples, tiny model")
-    p.add_argument("--base-examples", type=int, default=40, help="prediction examples, base-shaped model")
-    p.add_argument("--batch-size", type=int, default=16, help="training batch size")
-    p.add_argument("--base-train-steps", type=int, default=6, help="timed training steps, base-shaped model")
-    p.add_argument("--out", default=os.path.join(ROOT, "outputs", "bench"))
-    args = p.parse_args(argv)
-    known = {"predict", "train", "decode", "strategy"}
-    parts = args.parts or sorted(known)
-    if set(parts) - known:
-        p.error(f"unknown part(s) {sorted(set(parts) - known)}; choose from {', '.join(sorted(known))}, "
-                "or one of recompute, learning, precision, heads alone")
-    data_dirs = dict(d.split("=", 1) for d in args.data)
-    sample, tiny = embedded_default(os.path.join(ROOT, "outputs"))
-    from common.bert import BertFiles
-    bert_files = {"tiny": BertFiles.from_dir(tiny), "base": base_bert_files(tiny, os.path.join(args.out, "base_bert"))}
-    path = os.path.join(args.out, "bench.json")
-    results = {}
-    if os.path.isfile(path):  # parts not run this time keep their earlier results
-        with open(path, encoding="utf-8") as f:
-            results = json.load(f)
-    results.update({"machine": {"platform": platform.platform(), "processor": platform.processor(),
-                                "cpus": os.cpu_count(), "python": platform.python_version()},
-                    "settings": vars(args)})
-    for model in args.models:
-        for track in args.tracks:
-            if not {"predict", "train", "strategy"} & set(parts):
-                break
-            print(f"[{model}] {track}", file=sys.stderr, flush=True)
-            bench = TrackBench(track, data_dirs.get(track, os.path.join(sample, track)), bert_files[model],
-                               args.maxlen)
-            if "predict" in parts:
-                n = args.examples if model == "tiny" else args.base_examples
-                results.setdefault("predict", {}).setdefault(model, {})[track] = bench.predict(n)
-            if "train" in parts:
-                results.setdefault("train", {}).setdefault(model, {})[track] = bench.train(
-                    args.batch_size, None if model == "tiny" else args.base_train_steps)
-            if "strategy" in parts:
-                results.setdefault("strategy", {}).setdefault(model, {})[track] = bench_strategy(
-                    track, data_dirs.get(track, os.path.join(sample, track)), bert_files[model], args.maxlen,
-                    args.batch_size if model == "tiny" else 4)
-    if "decode" in parts:
-        results["decode"] = bench_decoding()
-    os.makedirs(args.out, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=2)
-    print_table(results)
-    print(f"written: {path}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Write small, deterministic LIC2020-format data sets for the three tracks.
 
-    python -m common.sample_data --out DIR
+    python -m synthetic.sample_data --out DIR
 
 DIR/reading_comprehension, DIR/relation_extraction and DIR/event_extraction
 each get train, dev, test (and schema) files under their LIC2020 names.

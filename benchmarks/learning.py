@@ -1,16 +1,16 @@
 """Learning curves: dev F1 after every epoch of each track's default recipe and of variants, side by side.
 
-    python -m common.bench learning [--regimes random pretrained] [--tracks ...] [--variants NAME ...]
+    python -m benchmarks learning [--regimes random pretrained] [--tracks ...] [--variants NAME ...]
                                     [--seeds 42 43] [--epochs 6]
 
 Every run is the track's own train.py (then predict.py on a held-out test file
-with gold), on the hard LIC-format data of common.hard_data, with one of two
+with gold), on the hard LIC-format data of synthetic.hard_data, with one of two
 small BERTs:
 
-random      the tiny BERT of common.tiny_bert, random weights, learning rate 1e-3 (everything
+random      the tiny BERT of synthetic.tiny_bert, random weights, learning rate 1e-3 (everything
             learns from scratch, as in the side-by-side trial that found the stall)
 pretrained  the same BERT after a few CPU minutes of masked-LM pretraining on other generated
-            texts (common.pretrain), fine-tuned at a BERT-like learning rate: the regime of real use
+            texts (synthetic.pretrain), fine-tuned at a BERT-like learning rate: the regime of real use
 
 Variants change one thing against the default (or, for "lic2020", re-create the
 2020 single-file baselines' design); the pretrained regime runs the variants of
@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from common.pipeline import ROOT, TRACKS
+from benchmarks.helpers import OUT, ROOT, TRACKS, train
 
 REGIMES = {
     "random": {"learning_rate": 1e-3, "batch_size": 16},
@@ -84,10 +84,10 @@ TEST_FILE = {"relation_extraction": "test1_data.json", "event_extraction": "test
 
 def prepare(out, pretrain_steps, log=print):
     """The hard data (train/dev/test), a tiny BERT and its pretrained copy, made once under `out`."""
-    from common.hard_data import write_hard_data
-    from common.pretrain import pretrain
-    from common.sample_data import write_sample_data
-    from common.tiny_bert import texts_of_files, write_tiny_bert
+    from synthetic.hard_data import write_hard_data
+    from synthetic.pretrain import pretrain
+    from synthetic.sample_data import write_sample_data
+    from synthetic.tiny_bert import texts_of_files, write_tiny_bert
 
     data, corpus = os.path.join(out, "data"), os.path.join(out, "corpus")
     random_bert, pretrained_bert = os.path.join(out, "tiny_bert"), os.path.join(out, "tiny_bert_pretrained")
@@ -122,22 +122,6 @@ def code_fingerprint():
         with open(os.path.join(ROOT, path), "rb") as f:
             digest.update(f.read())
     return digest.hexdigest()[:12]
-
-
-def train(track, data_dir, bert_dir, model_dir, settings, extra=(), timeout=None):
-    """Run `track`'s train.py into `model_dir` with `settings` (option name -> value) and `extra`
-    arguments, replacing what the directory held; its per-epoch records."""
-    from common.model_dir import read_metrics
-
-    command = [sys.executable, f"{track}/train.py", "--data-dir", data_dir, "--bert-dir", bert_dir,
-               "--output-dir", model_dir, "--overwrite"]
-    for key, value in settings.items():
-        command += [f"--{key.replace('_', '-')}", str(value)]
-    command += list(extra)
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
-    return read_metrics(model_dir)
 
 
 def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, timeout):
@@ -236,7 +220,7 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--pretrain-steps", type=int, default=1500)
     p.add_argument("--timeout", type=int, default=14400, help="seconds one train.py may take")
-    p.add_argument("--out", default=os.path.join(ROOT, "outputs", "bench"))
+    p.add_argument("--out", default=OUT)
     args = p.parse_args(argv)
     work = os.path.join(args.out, "learning")
     data, berts = prepare(work, args.pretrain_steps)

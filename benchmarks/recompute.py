@@ -1,6 +1,6 @@
 """Memory and time of recompute modes on a BERT-base-shaped model, each configuration in a fresh process.
 
-    python -m common.bench recompute [--maxlens 256 512] [--batch-sizes 256:2,4,8 512:1,2,4] [--budget-gb 16]
+    python -m benchmarks recompute [--maxlens 256 512] [--batch-sizes 256:2,4,8 512:1,2,4] [--budget-gb 16]
 
 For no recompute, bert4keras's per-layer recompute and block recompute it
 measures peak memory (CPU: the process's peak resident set; GPU: TensorFlow's
@@ -20,14 +20,9 @@ import time
 
 import numpy as np
 
-from common.pipeline import ROOT
+from benchmarks.helpers import BASE, OUT, ROOT
 
 MODES = {"none": False, "layer": "layer", "block": "block"}
-BASE = {"vocab_size": 21128, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
-        "intermediate_size": 3072, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-        "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 512, "type_vocab_size": 2,
-        "initializer_range": 0.02}
-
 
 def gpu_peak_bytes():
     """Peak device memory of the first GPU since the last reset, or None without a GPU."""
@@ -90,7 +85,7 @@ def measure_time(modes, maxlen, batch_size, rounds, config_dir, precision="fp32"
 
 
 def run_child(precision, *args):
-    command = [sys.executable, "-m", "common.bench_recompute", "--precision", precision, "--child", *map(str, args)]
+    command = [sys.executable, "-m", "benchmarks.recompute", "--precision", precision, "--child", *map(str, args)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
@@ -134,7 +129,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=4, help="timed steps per mode, taken in turns")
     p.add_argument("--budget-gb", type=float, default=16.0)
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
-    p.add_argument("--out", default=os.path.join(ROOT, "outputs", "bench"))
+    p.add_argument("--out", default=OUT)
     args = p.parse_args(argv)
     if args.child:  # memory MODE MAXLEN BATCH DIR | time MAXLEN BATCH ROUNDS DIR MODE...
         kind, rest = args.child[0], args.child[1:]

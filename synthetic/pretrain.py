@@ -1,6 +1,6 @@
 """Briefly pretrain a (tiny) BERT with masked-LM on texts, and write it as a Google-format checkpoint.
 
-    python -m common.pretrain --bert-dir TINY --texts FILE [FILE ...] --out DIR [--steps 900]
+    python -m synthetic.pretrain --bert-dir TINY --texts FILE [FILE ...] --out DIR [--steps 900]
 
 The learning benchmark fine-tunes such a model at BERT-like learning rates: a
 stand-in, made here in a few CPU minutes, for a pretrained Chinese checkpoint
@@ -20,7 +20,7 @@ import numpy as np
 from common.bert import BertFiles, build_bert
 from common.env import keras, tf
 from common.tokenization import load_tokenizer
-from common.tiny_bert import random_values, texts_of_files
+from synthetic.tiny_bert import random_values, texts_of_files
 from common.training import Schedule, seed_everything
 
 

@@ -1,6 +1,6 @@
 """Event extraction heads side by side: span against CRF (and MEMM), speed, memory and dev F1.
 
-    python -m common.bench heads [--models tiny base] [--rounds 5] [--quality-epochs 6]
+    python -m benchmarks heads [--models tiny base] [--rounds 5] [--quality-epochs 6]
 
 speed:   training tokens/s and prediction examples/s of each head, same encoder weights and data,
          the heads timed in turns (one step or one prediction pass each per round, median over rounds)
@@ -20,14 +20,14 @@ import sys
 import numpy as np
 
 from common import env  # noqa: F401
-from common.pipeline import ROOT, TINY_SETTINGS, embedded_default
+from benchmarks.helpers import BASE, OUT, ROOT, SCHEMAS, TrackBench, base_bert_files, timed, train
+from pipeline import TINY_SETTINGS, embedded_default
 
 HEADS = ("span", "crf", "memm")
 TRACK = "event_extraction"
 
 
 def speed(bert_files, data_dir, maxlen, rounds, batch_size, n_predict, log=print):
-    from common.bench import TrackBench, timed
     from common.training import Batches
 
     benches = {head: TrackBench(TRACK, data_dir, bert_files, maxlen, head=head) for head in HEADS}
@@ -74,8 +74,7 @@ def measure_memory(head, batch_size, maxlen, config_dir):
     from common.training import Trainer, make_optimizer
     from event_extraction import events
 
-    classes = events.Classes.from_schema(load_duee_schema(os.path.join(ROOT, "common", "resources",
-                                                                       "duee1_schema.json")))
+    classes = events.Classes.from_schema(load_duee_schema(os.path.join(SCHEMAS, "duee1_schema.json")))
     config = os.path.join(config_dir, "bert_config.json")
     with open(config, encoding="utf-8") as f:
         vocab_size = json.load(f)["vocab_size"]
@@ -100,7 +99,7 @@ def memory(config_dir, batch_sizes, maxlen, log=print):
     for head in HEADS:
         points = []
         for b in batch_sizes:
-            command = [sys.executable, "-m", "common.bench_heads", "--child", head, str(b), str(maxlen), config_dir]
+            command = [sys.executable, "-m", "benchmarks.heads", "--child", head, str(b), str(maxlen), config_dir]
             result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             if result.returncode != 0:
                 raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
@@ -112,7 +111,6 @@ def memory(config_dir, batch_sizes, maxlen, log=print):
 
 
 def quality(data_dir, bert_dir, epochs, out, settings, label):
-    from common.bench_learning import train
 
     scores = {}
     for head in HEADS:
@@ -125,10 +123,8 @@ def quality(data_dir, bert_dir, epochs, out, settings, label):
 
 
 def main(argv=None):
-    from common.bench import base_bert_files
-    from common.bench_recompute import BASE
     from common.bert import BertFiles
-    from common.hard_data import write_hard_data
+    from synthetic.hard_data import write_hard_data
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -143,7 +139,7 @@ def main(argv=None):
                    help="default: 8 16 32 for the tiny model, 8 12 16 for the base-shaped one (a peak that "
                         "building the model does not hide)")
     p.add_argument("--quality-epochs", type=int, default=6, help="0: skip the dev F1 comparison")
-    p.add_argument("--out", default=os.path.join(ROOT, "outputs", "bench"))
+    p.add_argument("--out", default=OUT)
     args = p.parse_args(argv)
     if args.child:
         head, batch, maxlen, config_dir = args.child

@@ -6,6 +6,7 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 # every value is quoted, so paths may hold spaces
 PIPELINE_ARGS = $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(BERT_DIR),--bert-dir "$(BERT_DIR)") \
@@ -29,7 +30,11 @@ $(STAMP): requirements.txt
 	$(VENV)/bin/pip install --quiet --no-deps bert4keras==0.11.5
 	touch $@
 
-test: install
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	$(VENV)/bin/pip install --quiet -r requirements-test.txt
+	touch $@
+
+test: $(TEST_STAMP)
 	$(PYTHON) -m pytest -q tests
 
 relation_extraction event_extraction reading_comprehension: install

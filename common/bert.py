@@ -1,40 +1,58 @@
-"""Build a bert4keras BERT from a Google-format checkpoint, with clear errors.
+"""Build a bert4keras BERT from a checkpoint in Google's TF1 layout or in Hugging Face's, with clear errors.
 
-A Google-format directory holds `bert_config.json`, `bert_model.ckpt.*` and
-`vocab.txt` (BERT, RoBERTa-wwm-ext and the tiny BERT of synthetic.tiny_bert alike).
+Google: `bert_config.json`, `bert_model.ckpt.*`, `vocab.txt` (Google's releases, RoBERTa-wwm-ext's
+TF1 release, the tiny BERT of synthetic.tiny_bert). Hugging Face (a hub folder, e.g.
+hfl/chinese-roberta-wwm-ext): `config.json`, `model.safetensors` (or `tf_model.h5`, or
+`pytorch_model.bin` where PyTorch is installed), `vocab.txt`, optionally `tokenizer_config.json`.
+Both go through one loader: every tensor under its Google name (common.checkpoints), checked by name
+and shape against what the model needs.
 """
 import json
 import os
 from dataclasses import dataclass
 
+from common.checkpoints import HF_WEIGHTS, read_do_lower_case, read_hf_config
 from common.options import RECOMPUTE_MODES, CheckpointError  # noqa: F401  (raised by the functions here)
+
+GOOGLE, HF = "google", "hf"
+LAYOUTS = ("a Google-format BERT directory holds bert_config.json, bert_model.ckpt.* and vocab.txt; a Hugging "
+           "Face one config.json, model.safetensors (or tf_model.h5) and vocab.txt")
+
 
 @dataclass(frozen=True)
 class BertFiles:
-    config: str
-    checkpoint: str  # the prefix, as TensorFlow names it: DIR/bert_model.ckpt
+    config: str           # bert_config.json (Google) or config.json (Hugging Face)
+    checkpoint: str       # Google: the prefix DIR/bert_model.ckpt; Hugging Face: the weights file; None: none
     vocab: str
+    layout: str = GOOGLE
+    do_lower_case: bool = True
 
     @classmethod
-    def from_dir(cls, bert_dir, config=None, checkpoint=None, vocab=None):
-        """Find the three files in `bert_dir`; explicit paths take precedence."""
-        if bert_dir and not os.path.isdir(bert_dir):
-            raise CheckpointError(f"{bert_dir}: no such directory; pass --bert-dir with "
-                                  "bert_config.json, bert_model.ckpt.* and vocab.txt")
-        join = lambda name: os.path.join(bert_dir, name) if bert_dir else None  # noqa: E731
-        files = cls(config or join("bert_config.json"),
-                    checkpoint or _find_checkpoint(bert_dir),
-                    vocab or join("vocab.txt"))
+    def from_dir(cls, bert_dir):
+        """The files of a BERT directory in either layout, found by their names and checked."""
+        if not bert_dir or not os.path.isdir(bert_dir):
+            raise CheckpointError(f"{bert_dir}: no such directory; pass --bert-dir with a BERT checkpoint ({LAYOUTS})")
+        join = lambda name: os.path.join(bert_dir, name)  # noqa: E731
+        if os.path.isfile(join("bert_config.json")) or not os.path.isfile(join("config.json")):
+            files = cls(join("bert_config.json"), _find_checkpoint(bert_dir), join("vocab.txt"),
+                        do_lower_case=read_do_lower_case(bert_dir))
+        else:
+            weights = next((join(n) for n in HF_WEIGHTS if os.path.isfile(join(n))), None)
+            if weights is None:
+                raise CheckpointError(f"{bert_dir}: config.json but no weights; a Hugging Face BERT folder holds "
+                                      f"{', '.join(HF_WEIGHTS[:-1])} or {HF_WEIGHTS[-1]} beside it")
+            files = cls(join("config.json"), weights, join("vocab.txt"), HF, read_do_lower_case(bert_dir))
         files.check()
         return files
 
     def check(self, require_checkpoint=True):
         """Raise CheckpointError unless the files exist and agree with each other."""
-        for path, what in ((self.config, "bert_config.json"), (self.vocab, "vocab.txt")):
-            if not path or not os.path.isfile(path):
-                raise CheckpointError(f"{path}: missing {what}; a Google-format BERT "
-                                      "directory holds bert_config.json, bert_model.ckpt.* and vocab.txt")
-        if require_checkpoint and (not self.checkpoint or not os.path.isfile(self.checkpoint + ".index")):
+        if not os.path.isfile(self.config):
+            raise CheckpointError(f"{self.config}: missing; {LAYOUTS}")
+        if not self.vocab or not os.path.isfile(self.vocab):
+            raise CheckpointError(f"{self.vocab}: missing vocab.txt; {LAYOUTS}")
+        if require_checkpoint and self.layout == GOOGLE and (
+                not self.checkpoint or not os.path.isfile(self.checkpoint + ".index")):
             raise CheckpointError(f"{self.checkpoint}.index: missing checkpoint; expected "
                                   "bert_model.ckpt.index and bert_model.ckpt.data-* beside bert_config.json")
         config = self.read_config()
@@ -50,6 +68,9 @@ class BertFiles:
                 f"{config.get('vocab_size')}; use the vocab.txt that came with this checkpoint")
 
     def read_config(self):
+        """The Google-format config (a Hugging Face config.json is mapped to it)."""
+        if self.layout == HF:
+            return read_hf_config(self.config)
         try:
             with open(self.config, encoding="utf-8") as f:
                 config = json.load(f)
@@ -67,10 +88,18 @@ class BertFiles:
                                   f"({limit}, {self.config}); use --maxlen {limit} or less (long texts are read "
                                   "in overlapping windows, so nothing is lost)")
 
+    def values(self, names=None):
+        """{Google name: array} of the checkpoint's encoder tensors (only those among `names` if given)."""
+        from common.checkpoints import hf_to_google, read_google_checkpoint, read_hf_tensors
+
+        if self.layout == HF:
+            values = hf_to_google(read_hf_tensors(self.checkpoint))
+        else:
+            values = read_google_checkpoint(self.checkpoint, names)
+        return {k: v for k, v in values.items() if names is None or k in names}
+
 
 def _find_checkpoint(bert_dir):
-    if not bert_dir:
-        return None
     prefixes = sorted(name[:-len(".index")] for name in os.listdir(bert_dir) if name.endswith(".index"))
     if "bert_model.ckpt" in prefixes or not prefixes:
         return os.path.join(bert_dir, "bert_model.ckpt")
@@ -88,6 +117,7 @@ def build_bert(files, recompute=False, load_weights=True, **kwargs):
     builds the architecture only, for a model directory whose weights come next.
     """
     from common.recompute import BlockBERT
+    from bert4keras.layers import LayerNormalization
     from bert4keras.models import build_transformer_model
 
     recompute = "block" if recompute is True else recompute
@@ -99,38 +129,40 @@ def build_bert(files, recompute=False, load_weights=True, **kwargs):
     else:
         kwargs.setdefault("model", BlockBERT)
         kwargs["recompute"] = recompute == "block"
-    transformer = build_transformer_model(config_path=files.config, return_keras_model=False, **kwargs)
-    if recompute == "layer":
-        for layer in transformer.model.layers:
+    transformer = build_transformer_model(return_keras_model=False, **{**config, **kwargs})
+    for layer in transformer.model._flatten_layers():
+        if recompute == "layer":
             layer.recompute = True
+        if isinstance(layer, LayerNormalization) and "layer_norm_eps" in config:
+            layer.epsilon = config["layer_norm_eps"]  # bert4keras builds 1e-12, BERT's own
     if load_weights:
-        _check_checkpoint(transformer, files.checkpoint, config)
-        transformer.load_weights_from_checkpoint(files.checkpoint)
+        load_checkpoint(transformer, files, config)
     return transformer
 
 
-def _check_checkpoint(transformer, checkpoint, config):
-    """Compare the variables the model needs with those in the checkpoint."""
-    from common.env import tf
+def load_checkpoint(transformer, files, config):
+    """Set the encoder's weights from the checkpoint, after checking every tensor it needs by name and shape."""
+    from common.checkpoints import pt_name_of_google
+    from common.env import K
 
-    try:
-        stored = dict(tf.train.list_variables(checkpoint))
-    except Exception as e:  # TensorFlow's own message is long; keep its first line
-        raise CheckpointError(f"{checkpoint}: cannot read checkpoint ({str(e).splitlines()[0]})") from None
+    needed = {}  # Google name -> the weight it sets
     for layer_name, names in transformer.variable_mapping().items():
         name = transformer.prefixed(layer_name)
-        if name not in transformer.layers:
-            continue
-        for weight, var in zip(transformer.layers[name].trainable_weights, names):
-            if var not in stored:
-                raise CheckpointError(
-                    f"{checkpoint}: lacks variable {var}; is this a Google-format BERT "
-                    f"checkpoint for {config.get('num_hidden_layers')} layers?")
-            expected, found = tuple(weight.shape), tuple(stored[var])
-            if found != expected:
-                raise CheckpointError(f"{checkpoint}: variable {var} has shape {found}, "
-                                      f"bert_config.json asks for {expected}")
-
+        if name in transformer.layers:
+            needed.update(zip(names, transformer.layers[name].trainable_weights))
+    values = files.values(set(needed))
+    missing = [n for n in needed if n not in values]
+    if missing:
+        shown = [pt_name_of_google(n)[0] if files.layout == HF else n for n in missing]
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        what = "tensor" if files.layout == HF else "variable"
+        raise CheckpointError(f"{files.checkpoint}: lacks {what} {shown[0]}{more}; is this a BERT checkpoint for "
+                              f"{config.get('num_hidden_layers')} layers?")
+    for name, weight in needed.items():
+        if tuple(values[name].shape) != tuple(weight.shape):
+            raise CheckpointError(f"{files.checkpoint}: tensor {name} has shape {tuple(values[name].shape)}, "
+                                  f"{os.path.basename(files.config)} asks for {tuple(weight.shape)}")
+    K.batch_set_value([(weight, values[name]) for name, weight in needed.items()])
 
 
 def predict_function(model):

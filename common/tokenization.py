@@ -2,8 +2,8 @@
 from dataclasses import dataclass
 
 
-def load_tokenizer(vocab_path, word_level=False):
-    """A lower-casing bert4keras Tokenizer for `vocab_path`.
+def load_tokenizer(vocab_path, word_level=False, lower_case=True):
+    """A bert4keras Tokenizer for `vocab_path`, lower-casing unless the checkpoint says otherwise.
 
     word_level: pre-tokenize with jieba so that whole words of a word-level
     vocabulary (WoBERT style) are found before falling back to characters.
@@ -12,12 +12,12 @@ def load_tokenizer(vocab_path, word_level=False):
     from bert4keras.tokenizers import Tokenizer
 
     if not word_level:
-        return Tokenizer(vocab_path, do_lower_case=True)
+        return Tokenizer(vocab_path, do_lower_case=lower_case)
     import jieba
 
     jieba.setLogLevel(60)  # jieba logs its dictionary loading on every start
     # bert4keras keeps a jieba word found in the vocabulary and splits the rest as usual
-    return Tokenizer(vocab_path, do_lower_case=True, pre_tokenize=lambda text: jieba.cut(text, HMM=False))
+    return Tokenizer(vocab_path, do_lower_case=lower_case, pre_tokenize=lambda text: jieba.cut(text, HMM=False))
 
 
 @dataclass

@@ -81,7 +81,7 @@ def random_values(config, seed=0):
 def write_tiny_bert(out_dir, texts=(), layers=2, hidden=128, heads=4, intermediate=None,
                     max_position=512, seed=0):
     """Write bert_config.json, vocab.txt and bert_model.ckpt.* into `out_dir`."""
-    from common.env import tf
+    from common.checkpoints import write_google_checkpoint
 
     os.makedirs(out_dir, exist_ok=True)
     vocab = build_vocab(texts)
@@ -95,10 +95,7 @@ def write_tiny_bert(out_dir, texts=(), layers=2, hidden=128, heads=4, intermedia
         json.dump(config, f, indent=2)
     with open(os.path.join(out_dir, "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(vocab) + "\n")
-    values = random_values(config, seed)
-    names = sorted(values)
-    tf.raw_ops.SaveV2(prefix=os.path.join(out_dir, "bert_model.ckpt"), tensor_names=names,
-                      shape_and_slices=[""] * len(names), tensors=[values[n] for n in names])
+    write_google_checkpoint(os.path.join(out_dir, "bert_model.ckpt"), random_values(config, seed))
     return config
 
 

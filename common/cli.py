@@ -3,6 +3,7 @@
 TensorFlow is imported only once a run starts (TrainingSession), so that --help answers at once.
 """
 import argparse
+import contextlib
 import sys
 
 from common.data import DataError
@@ -20,7 +21,9 @@ def train_parser(description, track, defaults):
     data.add_argument("--test", help="optional: predicted after training")
     if track != "reading_comprehension":
         data.add_argument("--schema")
-    p.add_argument("--bert-dir", required=True, help="Google-format BERT: bert_config.json, bert_model.ckpt.*, vocab.txt")
+    p.add_argument("--bert-dir", required=True,
+                   help="a BERT folder: Hugging Face (config.json, model.safetensors or tf_model.h5, vocab.txt) or "
+                        "Google TF1 (bert_config.json, bert_model.ckpt.*, vocab.txt)")
     p.add_argument("--word-level", action="store_true", help="jieba pre-tokenization for word-level vocabularies")
     p.add_argument("--output-dir", required=True, help="model directory to write")
     p.add_argument("--overwrite", action="store_true", help="replace the run an existing --output-dir holds")
@@ -86,58 +89,120 @@ ERRORS = (DataError, CheckpointError, ModelDirError, StrategyError, PrecisionErr
 
 
 def run(main):
-    """Run `main()`, turning the project's input errors into one line and exit code 2."""
+    """Run `main()`, turning the project's input errors into one line and exit code 2.
+
+    Under multiworker, a worker that fails before the model is built tells the others why at their
+    next meeting (TrainingSession), so that every worker stops with the same reason.
+    """
     try:
         return main()
     except ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        message = f"error: {e}"
+        if TrainingSession.active is not None:
+            TrainingSession.active.tell_others(str(e))
     except MemoryError:
-        print("error: out of memory; lower --batch-size or --maxlen, or pass --recompute", file=sys.stderr)
-        sys.exit(2)
+        message = "error: out of memory; lower --batch-size or --maxlen, or pass --recompute"
+    except Exception as e:
+        if not _lost_worker(e):
+            raise
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        print(f"error: another worker stopped or cannot be reached, so training cannot go on (TensorFlow: {first})",
+              file=sys.stderr)
+        sys.exit(1)
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
+def _lost_worker(error):
+    """A TensorFlow error of the collective ops that a worker gone away leaves behind."""
+    return TrainingSession.multiworker and type(error).__module__.startswith("tensorflow") and type(error).__name__ in (
+        "UnavailableError", "DeadlineExceededError", "AbortedError", "CancelledError", "InternalError")
 
 
 class TrainingSession:
     """The steps every train.py takes around its track's own part.
 
-        session = TrainingSession(args, track)        # files found, checkpoint and --maxlen checked,
-                                                      # strategy and precision set, output dir checked
+        session = TrainingSession(args, track)        # strategy made, files found, checkpoint and --maxlen
+                                                      # checked, precision set, output dir checked and locked
         ... load and encode data (session.files) ...
-        with session.strategy.scope(): build the model; optimizer = session.optimizer(total_steps)
+        with session.model_scope(): build the model; optimizer = session.optimizer(total_steps)
         best = session.fit(model, optimizer, batches, evaluate, on_best, schema_path)
+
+    Under --strategy multiworker the workers meet twice before training: once the set-up is checked
+    (the chief alone decides on the output directory: fresh, --resume or --overwrite, and locks it; the
+    others never touch it), and before the model is built; at each meeting every worker learns the
+    others' errors, so that all stop with the first one instead of waiting for a worker that is gone.
     """
+    active = None  # the session whose workers have a meeting ahead
+    multiworker = False
 
     def __init__(self, args, track, file_roles=("train", "dev", "test", "schema")):
-        from common.bert import BertFiles
-        from common.data import find_data_files
-        from common.distribute import is_chief, make_strategy
-        from common.model_dir import prepare_model_dir
+        from common.distribute import exchange, first_error, is_chief, make_strategy, worker_name
         from common.precision import resolve_precision, set_precision
         from common.training import seed_everything
 
-        self.args, self.track = args, track
-        self.files = find_data_files(track, args.data_dir, {r: getattr(args, r, None) for r in file_roles})
-        self.bert_files = BertFiles.from_dir(args.bert_dir)
-        self.bert_files.check_maxlen(args.maxlen)
-        if args.stride is not None and not 0 < args.stride <= args.maxlen - 2:
-            raise DataError(f"--stride {args.stride} must be between 1 and --maxlen - 2 ({args.maxlen - 2})")
-        for name in ("batch_size", "epochs"):
-            if getattr(args, name) < 1:
-                raise DataError(f"--{name.replace('_', '-')} must be at least 1")
-        self.strategy = make_strategy(args.strategy)
-        self.chief = is_chief(self.strategy)
+        self.args, self.track, self.lock = args, track, None
+        self.strategy = make_strategy(args.strategy)  # first: under multiworker the workers meet here
+        self.chief, self.worker = is_chief(self.strategy), worker_name(self.strategy)
+        TrainingSession.multiworker = getattr(self.strategy, "cluster_resolver", None) is not None
+        try:
+            self._check_set_up(file_roles)
+            failure = None
+        except ERRORS as e:
+            failure = e
+        reason = first_error(exchange(self.strategy, {"error": failure and str(failure)}))
+        if failure:
+            raise failure
+        if reason:
+            raise StrategyError(f"stopped because {reason}")
+        TrainingSession.active = self
         args.precision = resolve_precision(args.precision)
         set_precision(args.precision)
         if args.jit:
             from common.training import set_length_multiple
             set_length_multiple(32)
         seed_everything(args.seed)
-        # refuse a directory of another run now, before minutes of encoding; write it only before training
-        prepare_model_dir(args.output_dir, self.bert_files, self.recorded_args(), resume=args.resume,
-                          overwrite=args.overwrite, chief=False)
+
+    def _check_set_up(self, file_roles):
+        from common.bert import BertFiles
+        from common.data import find_data_files
+        from common.model_dir import RunLock, prepare_model_dir
+
+        a = self.args
+        self.files = find_data_files(self.track, a.data_dir, {r: getattr(a, r, None) for r in file_roles})
+        self.bert_files = BertFiles.from_dir(a.bert_dir)
+        self.bert_files.check_maxlen(a.maxlen)
+        if a.stride is not None and not 0 < a.stride <= a.maxlen - 2:
+            raise DataError(f"--stride {a.stride} must be between 1 and --maxlen - 2 ({a.maxlen - 2})")
+        for name in ("batch_size", "epochs"):
+            if getattr(a, name) < 1:
+                raise DataError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.chief:  # refuse a directory of another run now, before minutes of encoding; write it before training
+            self.lock = RunLock(a.output_dir)
+            prepare_model_dir(a.output_dir, self.bert_files, self.recorded_args(), resume=a.resume,
+                              overwrite=a.overwrite, write=False)
+
+    def tell_others(self, error):
+        """Meet the other workers at the meeting they wait at, carrying this worker's error."""
+        from common.distribute import exchange
+
+        TrainingSession.active = None
+        exchange(self.strategy, {"error": error})
+
+    @contextlib.contextmanager
+    def model_scope(self):
+        """The strategy's scope, once every worker has its data ready (or has told why it has not)."""
+        from common.distribute import exchange, first_error
+
+        TrainingSession.active = None
+        reason = first_error(exchange(self.strategy, {"error": None}))
+        if reason:
+            raise StrategyError(f"stopped because {reason}")
+        with self.strategy.scope():
+            yield
 
     def recorded_args(self):
-        return dict(vars(self.args), track=self.track)
+        return dict(vars(self.args), track=self.track, do_lower_case=self.bert_files.do_lower_case)
 
     def optimizer(self, total_steps):
         from common.training import make_optimizer
@@ -147,19 +212,21 @@ class TrainingSession:
                               loss_scale=a.precision == "fp16")
 
     def fit(self, model, optimizer, batches, evaluate, on_best=None, schema_path=None, key="f1"):
-        """Write the model directory, train, and mark the directory finished; the best epoch's record."""
+        """Write the model directory (the chief), train, mark the directory finished; the best epoch's record."""
         from common.model_dir import finish_model_dir, prepare_model_dir
         from common.training import Trainer
 
         a = self.args
-        prepare_model_dir(a.output_dir, self.bert_files, self.recorded_args(), schema_path, resume=a.resume,
-                          overwrite=a.overwrite, chief=self.chief)
+        if self.chief:
+            prepare_model_dir(a.output_dir, self.bert_files, self.recorded_args(), schema_path, resume=a.resume,
+                              overwrite=a.overwrite)
         trainer = Trainer(model, optimizer, batches, a.epochs, evaluate, a.output_dir, key=key, on_best=on_best,
                           strategy=self.strategy, chief=self.chief, save_every=a.save_every,
                           jit=getattr(a, "jit", False))
         best = trainer.fit(resume=a.resume)
         if self.chief:
             finish_model_dir(a.output_dir)
+            self.lock.release()
         return best
 
 

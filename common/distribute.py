@@ -16,10 +16,12 @@ import os
 
 import numpy as np
 
+import sys
+
 from common.env import tf
 from common.options import STRATEGIES, StrategyError  # noqa: F401  (raised here)
 
-
+MESSAGE_BYTES = 4096  # what one worker can tell the others at a meeting (a JSON object)
 
 def make_strategy(name):
     """The strategy for --strategy `name`; call it before anything runs on TensorFlow (multiworker
@@ -40,6 +42,9 @@ def make_strategy(name):
             json.loads(os.environ["TF_CONFIG"])
         except json.JSONDecodeError as e:
             raise StrategyError(f"TF_CONFIG is not valid JSON ({e.msg})") from None
+        task = json.loads(os.environ["TF_CONFIG"]).get("task", {})
+        print(f"multiworker: {task.get('type', 'worker')} {task.get('index', 0)}, waiting for the other workers",
+              file=sys.stderr, flush=True)
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=None)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     raise StrategyError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
@@ -54,6 +59,43 @@ def is_chief(strategy):
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def worker_name(strategy):
+    """"worker 1", "chief 0": this process's task in the cluster ("worker 0" without one)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return f"{resolver.task_type} {resolver.task_id}" if resolver is not None and resolver.task_type else "worker 0"
+
+
+def exchange(strategy, message):
+    """Every worker's `message` (a small JSON-able dict), gathered on every worker, in task order.
+
+    The workers meet: each call returns once all of them made the same call. Under one process it
+    returns [message] at once. A message longer than MESSAGE_BYTES of JSON is cut to its first line.
+    """
+    message = dict(message, worker=worker_name(strategy))
+    if getattr(strategy, "cluster_resolver", None) is None or strategy.extended._num_workers == 1:
+        return [message]
+    data = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    if len(data) > MESSAGE_BYTES - 4:
+        data = json.dumps({"worker": worker_name(strategy), "error": str(message.get("error"))[:500]}).encode()
+    row = np.zeros(MESSAGE_BYTES + 1, "int32")
+    row[0], row[1:len(data) + 1] = len(data), np.frombuffer(data, np.uint8)
+    local = tf.constant(row[None])
+    rows = strategy.gather(strategy.experimental_distribute_values_from_function(lambda _: local), axis=0).numpy()
+    messages = {}
+    for r in rows:  # one row per replica: a worker with several devices sends its message several times
+        m = json.loads(bytes(r[1:r[0] + 1].astype(np.uint8)).decode("utf-8"))
+        messages.setdefault(m["worker"], m)
+    return list(messages.values())
+
+
+def first_error(messages, own=None):
+    """"worker 1: <its error>" of the first message that holds an error (the caller's own first), or None."""
+    for m in sorted(messages, key=lambda m: m.get("worker") != own):
+        if m.get("error"):
+            return f"{m['worker']}: {m['error']}"
+    return None
 
 
 def replica_slices(n_rows, n_replicas):

@@ -5,14 +5,18 @@ DIR/schema.json: the track's schema (relation and event extraction);
 DIR/args.json: the training arguments (track, maxlen, head, precision, ...);
 DIR/model.weights.h5: the weights of the best dev epoch (float32 whatever the training precision);
 DIR/training.json: present while a run writes the directory (and after a run that did not finish);
-DIR/metrics.jsonl, DIR/resume/: the epochs' records and the last resume point.
+DIR/metrics.jsonl, DIR/resume/: the epochs' records and the last resume point;
+DIR/.lock: held by the run writing the directory, for as long as it runs (RunLock).
 
 Every file is written atomically (common.files).
 """
+import atexit
+import errno
 import json
 import os
 import shutil
 import socket
+import threading
 import time
 
 from common.bert import BertFiles
@@ -25,6 +29,7 @@ ARGS = "args.json"
 MARKER = "training.json"
 RESUME = "resume"
 METRICS = "metrics.jsonl"
+LOCK = ".lock"
 # what a run writes: --overwrite removes exactly these
 RUN_FILES = (WEIGHTS, ARGS, MARKER, METRICS, "schema.json", "bert_config.json", "vocab.txt", "dev_predictions.json",
              "dev_predictions.zip", "tensorboard", RESUME, "report")
@@ -33,11 +38,85 @@ RESUME_KEYS = ("track", "maxlen", "stride", "head", "word_level", "max_question_
                "learning_rate", "schedule")
 
 
+class RunLock:
+    """DIR/.lock, created exclusively by the run that writes DIR and removed when it ends, so two runs
+    started into one directory cannot both proceed. It names its holder (pid, host, start) and is
+    touched every `refresh` seconds; a lock whose holder is gone (a dead pid on this host, or not
+    touched for `stale_after` seconds, as a run killed on another host leaves it) is taken over."""
+
+    def __init__(self, output_dir, refresh=30, stale_after=180):
+        self.path, self.refresh, self.stale_after = os.path.join(output_dir, LOCK), refresh, stale_after
+        self.stopped = threading.Event()
+        os.makedirs(output_dir, exist_ok=True)
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if self._take_over_stale():
+                    continue
+                raise
+            with os.fdopen(fd, "w") as f:
+                json.dump(holder, f)
+            break
+        else:
+            raise ModelDirError(f"{output_dir}: another run took its lock at the same moment; choose another "
+                                "--output-dir")
+        threading.Thread(target=self._touch, daemon=True).start()
+        atexit.register(self.release)
+
+    def _take_over_stale(self):
+        """True if the lock there is stale and was removed; ModelDirError naming its holder if it is alive."""
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                holder = json.load(f)
+            age = time.time() - os.path.getmtime(self.path)
+        except (OSError, ValueError):  # gone meanwhile, or torn by a kill while being written
+            holder, age = {}, self.stale_after + 1
+        alive = age <= self.stale_after
+        if holder.get("host") == socket.gethostname():
+            alive = _pid_alive(holder.get("pid"))
+        if alive:
+            raise ModelDirError(f"{os.path.dirname(self.path)}: another run is writing here (pid {holder.get('pid')} on "
+                                f"{holder.get('host')}, started {holder.get('started')}); wait for it to end, or "
+                                "choose another --output-dir")
+        try:
+            os.remove(self.path)
+        except FileNotFoundError:
+            pass
+        return True
+
+    def _touch(self):
+        while not self.stopped.wait(self.refresh):
+            try:
+                os.utime(self.path)
+            except OSError:
+                return
+
+    def release(self):
+        if not self.stopped.is_set():
+            self.stopped.set()
+            try:
+                os.remove(self.path)
+            except FileNotFoundError:
+                pass
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except OSError as e:
+        return e.errno == errno.EPERM  # alive, another user's
+    return True
+
+
 def holds_run(output_dir):
     return any(os.path.exists(os.path.join(output_dir, name)) for name in (ARGS, WEIGHTS, MARKER, RESUME))
 
 
-def prepare_model_dir(output_dir, bert_files, args, schema_path=None, resume=False, overwrite=False, chief=True):
+def prepare_model_dir(output_dir, bert_files, args, schema_path=None, resume=False, overwrite=False, write=True):
     """Make `output_dir` ready for a run: refuse to mix two runs, mark it unfinished, copy what predict needs.
 
     A directory holding another run is refused unless `overwrite` (its run files are removed first,
@@ -54,7 +133,7 @@ def prepare_model_dir(output_dir, bert_files, args, schema_path=None, resume=Fal
     elif holds_run(output_dir) and not overwrite:
         raise ModelDirError(f"{output_dir}: holds another run (args.json, weights or a resume point); pass --resume "
                             "to continue it, --overwrite to replace it, or choose another --output-dir")
-    if not chief:
+    if not write:
         return
     if overwrite and not resume:
         for name in RUN_FILES:
@@ -66,7 +145,7 @@ def prepare_model_dir(output_dir, bert_files, args, schema_path=None, resume=Fal
     os.makedirs(output_dir, exist_ok=True)
     write_json(os.path.join(output_dir, MARKER), {"pid": os.getpid(), "host": socket.gethostname(),
                                                   "started": time.strftime("%Y-%m-%d %H:%M:%S")})
-    save_atomically(os.path.join(output_dir, "bert_config.json"), lambda p: shutil.copyfile(bert_files.config, p))
+    write_json(os.path.join(output_dir, "bert_config.json"), bert_files.read_config())  # Google format, whatever the source
     save_atomically(os.path.join(output_dir, "vocab.txt"), lambda p: shutil.copyfile(bert_files.vocab, p))
     if schema_path:
         save_atomically(os.path.join(output_dir, "schema.json"), lambda p: shutil.copyfile(schema_path, p))

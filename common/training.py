@@ -27,12 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from tqdm import tqdm
 
-from common.distribute import distribute_batch
+from common.distribute import distribute_batch, exchange, first_error
 from common.env import keras, tf
 from common.files import save_atomically, write_json, write_text
 from common.losses import global_sum
 from common.model_dir import METRICS, RESUME, WEIGHTS
-from common.options import SCHEDULES, TrainingError
+from common.options import SCHEDULES, StrategyError, TrainingError
 from bert4keras.snippets import sequence_padding
 
 def seed_everything(seed):
@@ -281,6 +281,10 @@ class Trainer:
         state = self.restore_resume_point() if resume else None
         state = state or {"epoch": 0, "step": 0, "loss_sum": 0.0, "loss_steps": 0, "best": -math.inf,
                           "best_epoch": 0, "history": [], "seconds": 0.0}
+        starts = {tuple(m["start"]) for m in exchange(self.strategy, {"start": [state["epoch"], state["step"]]})}
+        if len(starts) > 1:  # a worker that cannot read the chief's resume point would train other steps
+            raise StrategyError(f"the workers would start from different points (epoch, step) {sorted(starts)}: "
+                                f"--resume needs {self.output_dir} to be one directory every worker reads")
         if self.chief:  # the committed records only: no torn or repeated line from an earlier run
             self._write_metrics(state["history"])
         if state["epoch"] >= self.epochs:
@@ -330,13 +334,22 @@ class Trainer:
         return state
 
     def _end_epoch(self, epoch, state):
-        metrics = self.evaluate()
-        score = float(metrics[self.key])
-        improved = score > state["best"]
-        if improved and self.chief:
-            save_atomically(os.path.join(self.output_dir, WEIGHTS), self.model.save_weights, suffix=".weights.h5")
-            if self.on_best:
-                self.on_best(metrics)
+        try:  # every worker scores dev; the chief saves. A worker that fails here tells the others why
+            metrics = self.evaluate()
+            score = float(metrics[self.key])
+            improved = score > state["best"]
+            if improved and self.chief:
+                save_atomically(os.path.join(self.output_dir, WEIGHTS), self.model.save_weights, suffix=".weights.h5")
+                if self.on_best:
+                    self.on_best(metrics)
+            failure = None
+        except Exception as e:
+            failure = e
+        reason = first_error(exchange(self.strategy, {"error": failure and f"{type(failure).__name__}: {failure}"}))
+        if failure:
+            raise failure
+        if reason:
+            raise StrategyError(f"stopped because {reason}")
         record = {"epoch": epoch + 1, "loss": state["loss_sum"] / max(1, state["loss_steps"]),
                   "learning_rate": current_learning_rate(self.optimizer), "train_seconds": round(state["seconds"], 1),
                   **{f"dev_{k}": v for k, v in metrics.items()}, "best": improved}

@@ -30,8 +30,9 @@ def build(track, bert_files, tokenizer, data_dir, head):
         classes = events.Classes.from_schema(load_duee_schema(files["schema"]))
         examples = [e for s in load_duee(files["train"], report=False)[:5]
                     for e in events.make_examples(tokenizer, s, classes, 64)[0]]
-        model = events.build_model(bert, classes, head, prior=1e-4)[0]
-        return model, events.collate(examples, head)
+        rows = (events.trigger_rows(examples) if head == "trigger" else examples)[:5]
+        model = events.build_model(bert, classes, head, prior=1e-4).train
+        return model, events.collate(rows, head, classes)
     from common.data import load_dureader
     from reading_comprehension import spans
     windows = [w for q in load_dureader(files["train"], report=False)[:5]

@@ -153,6 +153,49 @@ def test_a_directory_of_another_run_is_refused_then_replaced_cleanly(small_re, t
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
+def test_two_runs_into_one_directory_exactly_one_proceeds(small_re, tiny_bert_dir, tmp_path):
+    import socket
+
+    out = tmp_path / "run"
+    runs = [subprocess.Popen(train_command(small_re, tiny_bert_dir, out, epochs=1), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=600), p.communicate()[1]) for p in runs]
+    assert sorted(code for code, _ in results) == [0, 2], results
+    refused = next(err for code, err in results if code == 2).strip().splitlines()[-1]
+    assert "another run is writing here" in refused or "holds another run" in refused, refused
+    # a run that is writing: the second is refused, naming it
+    writing = subprocess.Popen(train_command(small_re, tiny_bert_dir, tmp_path / "second", epochs=1),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(tmp_path / "second" / "training.json", writing)
+        result = subprocess.run(train_command(small_re, tiny_bert_dir, tmp_path / "second", "--overwrite", epochs=1),
+                                capture_output=True, text=True)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert f"another run is writing here (pid {writing.pid} on {socket.gethostname()}" in result.stderr
+    finally:
+        writing.kill()
+        writing.communicate()
+    # killed: its lock is stale (its pid is gone), so the next run takes over
+    result = subprocess.run(train_command(small_re, tiny_bert_dir, tmp_path / "second", "--overwrite", epochs=1),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_run_lock_stale_and_live_holders(tmp_path):
+    from common.model_dir import ModelDirError, RunLock
+
+    lock = RunLock(str(tmp_path))
+    with pytest.raises(ModelDirError, match=f"pid {os.getpid()} on"):
+        RunLock(str(tmp_path))  # held, here and alive
+    lock.release()
+    assert not (tmp_path / ".lock").exists()
+    (tmp_path / ".lock").write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "then"}))
+    with pytest.raises(ModelDirError, match="pid 1 on elsewhere"):
+        RunLock(str(tmp_path))  # another host's, touched just now: alive
+    os.utime(tmp_path / ".lock", (time.time() - 600, time.time() - 600))
+    RunLock(str(tmp_path), stale_after=180).release()  # another host's, untouched for 10 minutes: stale
+
+
 def test_model_directory_checks_at_predict_time(uninterrupted, tmp_path, sample_dir):
     test = str(sample_dir / TRACK / "test1_data.json")
 

@@ -34,15 +34,14 @@ def ceiling(track, data_path, vocab_path, maxlen, stride=None, schema_path=None,
                    for s in usable]
         return duie_scores(gold, decoded)
     if track == "event_extraction":
-        from common.submission import group_events
         from event_extraction import events
 
         schema = load_duee_schema(schema_path)
         classes = events.Classes.from_schema(schema)
         sentences = load_duee(data_path, schema, report=False)
         gold = load_duee(data_path, report=False)
-        decoded = [{"id": s["id"], "event_list": group_events(
-            events.decode_gold(tokenizer, s, classes, maxlen, stride, head or "span"))} for s in sentences]
+        decoded = [{"id": s["id"], "event_list": events.event_list(
+            events.decode_gold(tokenizer, s, classes, maxlen, stride, head or "trigger"))} for s in sentences]
         return duee_scores(gold, decoded)
     if track == "reading_comprehension":
         from reading_comprehension import spans
@@ -67,7 +66,8 @@ def main(argv=None):
     p.add_argument("--bert-dir", required=True, help="the BERT whose vocab.txt tokenizes the text")
     p.add_argument("--maxlen", type=int, default=256)
     p.add_argument("--stride", type=int)
-    p.add_argument("--head", choices=["span", "crf", "memm"], help="event extraction: the encoding (default span)")
+    p.add_argument("--head", choices=["trigger", "span", "crf", "memm"],
+                   help="event extraction: the encoding (default trigger)")
     p.add_argument("--word-level", action="store_true")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     args = p.parse_args(argv)
@@ -86,7 +86,7 @@ def main(argv=None):
     if args.json:
         print(json.dumps(scores))
     else:
-        encoding = f", head {args.head or 'span'}" if args.track == "event_extraction" else ""
+        encoding = f", head {args.head or 'trigger'}" if args.track == "event_extraction" else ""
         shown = ", ".join(f"{k} {v}" for k, v in scores.items())
         print(f"{args.track} ceiling of {args.data} (maxlen {args.maxlen}{encoding}): {shown}")
     return 0

@@ -237,10 +237,11 @@ def load_duee_schema(path):
 
 
 def load_duee(path, schema=None, report=True, require_items=False):
-    """Sentences of a DuEE file as dicts {"id", "text", "arguments": [(event_type, role, start, argument)]}.
+    """Sentences of a DuEE file as dicts {"id", "text", "arguments": [(event_type, role, start, argument)],
+    "events": [{"event_type", "trigger", "trigger_start", "arguments": [(role, start, argument)]}]}.
 
-    Arguments are found by `argument_start_index` when it is right, else by
-    their first occurrence; those absent from the text, or with an event type
+    Arguments (and triggers) are found by `argument_start_index` (`trigger_start_index`) when it is
+    right, else by their first occurrence (a trigger missing from the text has trigger_start -1); those absent from the text, or with an event type
     or role missing from `schema`, are dropped and counted.
     """
     skips, sentences, seen = Skips(path, "arguments"), [], set()
@@ -251,10 +252,14 @@ def load_duee(path, schema=None, report=True, require_items=False):
         if sid in seen:
             raise DataError(f"{at}: id {sid!r} appears twice")
         seen.add(sid)
-        arguments = []
+        arguments, events = [], []
         for e, event in enumerate(obj.get("event_list") or []):
             e_at = f"{at}: event_list[{e}]"
             event_type = require(event, "event_type", str, e_at)
+            trigger = event.get("trigger") if isinstance(event.get("trigger"), str) else ""
+            event_arguments = []
+            events.append({"event_type": event_type, "trigger": trigger, "arguments": event_arguments,
+                           "trigger_start": locate(text, trigger, event.get("trigger_start_index"))})
             for a, argument in enumerate(require(event, "arguments", list, e_at)):
                 a_at = f"{e_at}.arguments[{a}]"
                 role = require(argument, "role", str, a_at)
@@ -268,7 +273,8 @@ def load_duee(path, schema=None, report=True, require_items=False):
                     continue
                 skips.keep()
                 arguments.append((event_type, role, start, value))
-        sentences.append({"id": sid, "text": text, "arguments": arguments, "line": lineno,
+                event_arguments.append((role, start, value))
+        sentences.append({"id": sid, "text": text, "arguments": arguments, "events": events, "line": lineno,
                           "event_list": obj.get("event_list") or []})  # as given, aliases and all, for scoring
     if report:
         skips.report()

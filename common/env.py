@@ -35,13 +35,14 @@ def _without_start_up_noise():
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         yield
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # read once, at start-up; children decide for themselves
     sys.stderr.flush()
     saved, captured = os.dup(2), tempfile.TemporaryFile()
     os.dup2(captured.fileno(), 2)
     try:
         yield
     finally:
+        del os.environ["TF_CPP_MIN_LOG_LEVEL"]
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)

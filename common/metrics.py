@@ -155,9 +155,11 @@ def duee_counts(gold_sentences, predicted_sentences):
 
     gold_sentences: {"id", "event_list"} as in the data files (aliases allowed);
     predicted_sentences: {"id", "event_list"} as in a submission. Within one
-    event type and role, distinct predicted arguments and gold arguments are
-    paired best score first (each used once); a pair scores the character F1
-    of the prediction with the gold argument or its best alias.
+    event type and role, predicted arguments (each distinct one once per event,
+    so that two events of one type sharing an argument predict it twice, as
+    their gold holds it twice) and gold arguments are paired best score first
+    (each used once); a pair scores the character F1 of the prediction with
+    the gold argument or its best alias.
     """
     predicted_by_id = {s["id"]: s for s in predicted_sentences}
     counts = {}
@@ -169,20 +171,20 @@ def duee_counts(gold_sentences, predicted_sentences):
                 golds.setdefault((event["event_type"], arg["role"]), []).append(names)
         predicted = {}
         for event in predicted_by_id.get(sentence["id"], {}).get("event_list", []):
-            for arg in event["arguments"]:
-                predicted.setdefault((event["event_type"], arg["role"]), set()).add(arg["argument"])
+            for role, argument in dict.fromkeys((a["role"], a["argument"]) for a in event["arguments"]):
+                predicted.setdefault((event["event_type"], role), []).append(argument)
         for key in golds.keys() | predicted.keys():
             c = counts.setdefault(key, [0.0, 0, 0])
-            arguments, gold_args = predicted.get(key, set()), golds.get(key, [])
+            arguments, gold_args = predicted.get(key, []), golds.get(key, [])
             c[1] += len(arguments)
             c[2] += len(gold_args)
-            pairs = sorted(((max(char_f1(name, a) for name in names), i, a)
-                            for a in arguments for i, names in enumerate(gold_args)), reverse=True)
+            pairs = sorted(((max(char_f1(name, a) for name in names), i, j)
+                            for j, a in enumerate(arguments) for i, names in enumerate(gold_args)), reverse=True)
             used_gold, used_pred = set(), set()
-            for pair_score, i, a in pairs:
-                if i not in used_gold and a not in used_pred:
+            for pair_score, i, j in pairs:
+                if i not in used_gold and j not in used_pred:
                     used_gold.add(i)
-                    used_pred.add(a)
+                    used_pred.add(j)
                     c[0] += pair_score
     return counts
 

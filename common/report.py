@@ -329,7 +329,8 @@ def write_report(track, dev_path, predictions_path, out_dir, records=None, sampl
         tokenizer = maxlen = None
         if model_dir and args:
             from common.tokenization import load_tokenizer
-            tokenizer = load_tokenizer(os.path.join(model_dir, "vocab.txt"), args.get("word_level", False))
+            tokenizer = load_tokenizer(os.path.join(model_dir, "vocab.txt"), args.get("word_level", False),
+                                       args.get("do_lower_case", True))
             maxlen = args.get("maxlen")
         rows = rc_rows(questions, predictions, tokenizer, maxlen, (args or {}).get("max_question_len", 64))
         n = len(rows) or 1

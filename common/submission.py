@@ -48,17 +48,6 @@ def write_duie_submission(path, texts, spo_lists):
     return zip_path
 
 
-def group_events(arguments):
-    """[(event_type, role, argument)] -> event_list, one event per event type, in first-seen order."""
-    events = {}
-    for event_type, role, argument in arguments:
-        event = events.setdefault(event_type, {"event_type": event_type, "arguments": []})
-        pair = {"role": role, "argument": argument}
-        if pair not in event["arguments"]:
-            event["arguments"].append(pair)
-    return list(events.values())
-
-
 def write_duee_submission(path, sentence_ids, event_lists):
     """One line {"id", "event_list"} per test sentence, in test order."""
     if len(sentence_ids) != len(event_lists):

@@ -1,6 +1,15 @@
-"""DuEE 1.0: (event type, role) classes, three heads over BERT, and decoding into arguments.
+"""DuEE 1.0: event types and (event type, role) classes, four heads over BERT, and decoding into events.
 
 Heads (`--head`):
+  trigger  (the default) sigmoid start/end pointers mark the triggers of every event type; then,
+        conditioned on one trigger (its start and end vectors modulate the last block's states by
+        conditional layer normalization, common.pointers), every class of the trigger's type tags
+        the tokens O/B/I under its own linear-chain CRF. Each trigger is one event with its own
+        arguments, so two events of one type in one sentence stay apart (sharing arguments or not),
+        and an argument may overlap or nest in an argument of another class or event. A row trains
+        the classes of its trigger's types only (what decoding reads for that trigger). Not held:
+        two events of one type with one trigger (they merge), a span nested in another of its class
+        in one event, and an argument more than half a window (--stride) away from its trigger.
   span  every class scores every span (start, end) at once, so one span may carry several
         classes (the same argument in two roles or two events) and spans may nest or overlap.
         Scores are EfficientGlobalPointer's: s_c(i, j) = shared(i, j) + start_c(i) + end_c(j),
@@ -12,28 +21,40 @@ Heads (`--head`):
         constrained Viterbi; an argument whose tokens another one already holds is lost.
   memm  the same tags with bert4keras's bidirectional maximum-entropy Markov model: a
         softmax per token instead of the CRF's sequence normalisation (faster to train).
+The span, crf and memm heads find arguments, not events: the arguments of one event type make one event.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from common.pointers import decode_classes
 from common.tokenization import tokenize
 from common.windows import split_windows
 
-HEADS = ("span", "crf", "memm")
+HEADS = ("trigger", "span", "crf", "memm")
+HEAD_LR_MULTIPLIERS = {"trigger": 10.0, "span": 100.0, "crf": 100.0, "memm": 100.0}
 
 
 @dataclass
 class Classes:
-    """The (event type, role) pairs of a schema."""
+    """The event types and (event type, role) pairs of a schema."""
     pairs: list
+    types: list = None
 
     @classmethod
     def from_schema(cls, schema):
-        return cls([(event_type, role) for event_type, roles in schema.items() for role in roles])
+        return cls([(event_type, role) for event_type, roles in schema.items() for role in roles], list(schema))
 
     def __post_init__(self):
         self._index = {c: i for i, c in enumerate(self.pairs)}
+        self.types = self.types or list(dict.fromkeys(t for t, _ in self.pairs))
+        self._type_index = {t: i for i, t in enumerate(self.types)}
+        # the classes of each event type: what a trigger of that type reads
+        self.type_classes = [np.array([i for i, (t, _) in enumerate(self.pairs) if t == name], int)
+                             for name in self.types]
+
+    def type_index(self, event_type):
+        return self._type_index[event_type]
 
     def __len__(self):
         return len(self.pairs)
@@ -80,6 +101,29 @@ def tag_sequence(n_tokens, spans):
     return tags, lost
 
 
+def event_spans(tokenized, sentence, classes):
+    """{(type, trigger first, trigger last): {(class, first, last)}} of a sentence's events whose trigger is in
+    its text (two events of one type with one trigger become one), in text token positions."""
+    found = {}
+    for event in sentence.get("events", ()):
+        if event["trigger_start"] < 0 or event["event_type"] not in classes.types:
+            continue
+        trigger = tokenized.token_span(event["trigger_start"], event["trigger_start"] + len(event["trigger"]))
+        if trigger is None:
+            continue
+        arguments = found.setdefault((classes.type_index(event["event_type"]),) + trigger, {})
+        for role, start, value in event["arguments"]:
+            span = tokenized.token_span(start, start + len(value))
+            if span is not None:
+                arguments[(classes.index(event["event_type"], role),) + span] = None
+    return {key: list(arguments) for key, arguments in found.items()}
+
+
+def untriggered(sentence):
+    """Events of a sentence that the trigger head cannot learn: no trigger found in the text."""
+    return sum(1 for e in sentence.get("events", ()) if e["trigger_start"] < 0)
+
+
 @dataclass
 class Example:
     """One window: token ids with [CLS]/[SEP], and its labels in model positions (0 is [CLS])."""
@@ -88,6 +132,8 @@ class Example:
     tags: np.ndarray     # B/I tags (crf, memm heads)
     cut_left: bool       # the window starts inside the text: a span at its first token may be cut
     cut_right: bool      # the window ends inside the text
+    events: dict = field(default_factory=dict)  # {(type, first, last) of a trigger: [(class, first, last)]} held
+    #                                              whole by the window (trigger head)
 
 
 def make_examples(tokenizer, sentence, classes, maxlen, stride=None):
@@ -95,6 +141,7 @@ def make_examples(tokenizer, sentence, classes, maxlen, stride=None):
     tokenized = tokenize(tokenizer, sentence["text"])
     spans = argument_spans(tokenized, sentence["arguments"], classes)
     tags, lost = tag_sequence(len(tokenized.ids), spans)
+    triggered = event_spans(tokenized, sentence, classes)
     examples = []
     for w in split_windows(len(tokenized.ids), maxlen - 2, stride):
         window_tags = tags[w.start:w.end].copy()
@@ -102,9 +149,12 @@ def make_examples(tokenizer, sentence, classes, maxlen, stride=None):
             window_tags[0] -= 1  # an argument cut by the left border starts here as B
         shift = 1 - w.start
         held = [(c, f + shift, l + shift) for c, f, l in spans if w.holds_whole(f, l)]
+        held_events = {(t, f + shift, l + shift): [(c, af + shift, al + shift) for c, af, al in arguments
+                                                   if w.holds_whole(af, al)]
+                       for (t, f, l), arguments in triggered.items() if w.holds_whole(f, l)}
         ids = [tokenizer._token_start_id] + tokenized.ids[w.start:w.end] + [tokenizer._token_end_id]
         examples.append(Example(ids, held, np.concatenate([[0], window_tags, [0]]).astype("int32"),
-                                w.start > 0, w.end < len(tokenized.ids)))
+                                w.start > 0, w.end < len(tokenized.ids), held_events))
     return examples, lost, spans
 
 
@@ -125,6 +175,70 @@ def span_prior(examples, n_classes, max_span_len):
         positives += len(e.spans)
         candidates += sum(min(max_span_len, n - i) for i in range(n))
     return positives / max(1, candidates * n_classes)
+
+
+def trigger_rows(examples):
+    """Training rows of the trigger head: one per (window, trigger span), its arguments those of every event
+    of that span; a window without triggers trains the trigger pointers only (span None)."""
+    rows = []
+    for ex in examples:
+        spans = list(dict.fromkeys((f, l) for _, f, l in ex.events))
+        rows += [(ex, span) for span in spans] or [(ex, None)]
+    return rows
+
+
+def row_arguments(example, span):
+    """(class, first, last) of every event of `example` whose trigger is at `span`."""
+    return list(dict.fromkeys(a for (_, f, l), arguments in example.events.items() if (f, l) == span
+                              for a in arguments))
+
+
+def trigger_priors(rows, classes):
+    """Frequencies of a positive trigger label (per event type) and argument label (per class) in `rows`."""
+    trigger_labels = tokens = argument_labels = argument_tokens = inside = 0
+    for ex, span in rows:
+        n = len(ex.token_ids)
+        tokens += n
+        trigger_labels += 2 * len(ex.events)
+        if span is not None:
+            argument_tokens += n
+            arguments = row_arguments(ex, span)
+            argument_labels += 2 * len(arguments)
+            inside += sum(l - f for _, f, l in arguments)
+    cells = max(1, argument_tokens * len(classes))
+    return (trigger_labels / max(1, 2 * tokens * len(classes.types)), argument_labels / (2 * cells), inside / cells)
+
+
+def trigger_caps(examples, margin=2, extra=4):
+    """Per-window caps on predicted triggers and per-trigger arguments (twice the most in training, plus 4)."""
+    triggers = max((len(ex.events) for ex in examples), default=0)
+    arguments = max((len(a) for ex in examples for a in ex.events.values()), default=0)
+    return margin * triggers + extra, margin * arguments + extra
+
+
+def collate_triggers(rows, classes):
+    """Arrays for a batch of trigger-head rows, keyed by the training model's input names."""
+    token_ids = _token_arrays([ex for ex, _ in rows])
+    n = token_ids.shape[1]
+    trigger_labels = np.zeros((len(rows), n, len(classes.types), 2), "float32")
+    trigger_ids = np.zeros((len(rows), 2), "int32")
+    argument_tags = np.zeros((len(rows), n, len(classes)), "int32")  # 0 O, 1 B, 2 I per class
+    has_trigger = np.zeros((len(rows), 1), "float32")
+    # the classes a row trains: those of its trigger's event types (what decoding reads for that trigger)
+    row_classes = np.zeros((len(rows), len(classes)), "float32")
+    for i, (ex, span) in enumerate(rows):
+        for t, f, l in ex.events:
+            trigger_labels[i, f, t, 0] = trigger_labels[i, l, t, 1] = 1
+            if (f, l) == span:
+                row_classes[i, classes.type_classes[t]] = 1
+        if span is not None:
+            trigger_ids[i], has_trigger[i] = span, 1
+            for c, f, l in sorted(row_arguments(ex, span), key=lambda a: (a[1], -a[2])):
+                if not argument_tags[i, f:l + 1, c].any():  # a span inside another of its class is not taggable
+                    argument_tags[i, f, c], argument_tags[i, f + 1:l + 1, c] = 1, 2
+    return {"Input-Token": token_ids, "Input-Segment": np.zeros_like(token_ids), "trigger_labels": trigger_labels,
+            "trigger_ids_train": trigger_ids, "argument_tags": argument_tags,
+            "has_trigger": has_trigger, "row_classes": row_classes}
 
 
 def _token_arrays(examples):
@@ -150,8 +264,10 @@ def span_masks(examples, n):
     return start_ok, end_ok
 
 
-def collate(examples, head):
-    """Arrays of a batch keyed by the training model's input names."""
+def collate(examples, head, classes=None):
+    """Arrays of a batch keyed by the training model's input names (trigger head: rows of trigger_rows)."""
+    if head == "trigger":
+        return collate_triggers(examples, classes)
     token_ids = _token_arrays(examples)
     batch = {"Input-Token": token_ids, "Input-Segment": np.zeros_like(token_ids)}
     if head == "span":
@@ -297,10 +413,124 @@ def memm_token_losses(trans, emissions, tags, mask):
     return (forward + backward) / 2
 
 
-def build_model(bert, classes, head="span", lr_multiplier=100, max_span_len=32, prior=0.5, head_size=64, seed=0):
-    """(train_model, predict_model, transitions): train_model takes a dict of inputs and labels and holds its
-    loss; predict_model maps [token_ids, segment_ids] to emissions (crf, memm) or span factors (span);
-    transitions() gives the tag transition scores as numpy (crf, memm).
+@dataclass
+class Models:
+    """train: takes a dict of inputs and labels and holds its loss; predict: [token_ids, segment_ids] ->
+    emissions (crf, memm), span factors (span) or [states, trigger probabilities (B, T, types, 2)] (trigger);
+    arguments (trigger): [states, trigger (start, end) ids] -> argument probabilities (B, T, classes, 2);
+    transitions() (crf, memm): the tag transition scores as numpy."""
+    train: object
+    predict: object
+    arguments: object = None
+    transitions: object = None
+
+
+def _class_transitions_layer():
+    from common.env import keras
+
+    class ClassTransitions(keras.layers.Layer):
+        """O/B/I transition scores of every class, (classes, 3, 3), learning `lr_multiplier` times faster
+        (stored divided by it, as bert4keras's CRF does). Passes its input through."""
+
+        def __init__(self, n_classes, lr_multiplier=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.n_classes, self.lr_multiplier = n_classes, lr_multiplier
+
+        def build(self, input_shape):
+            self._trans = self.add_weight(name="trans", shape=(self.n_classes, 3, 3), initializer="zeros")
+            super().build(input_shape)
+
+        @property
+        def trans(self):
+            return self._trans * self.lr_multiplier
+
+        def call(self, inputs):
+            return inputs
+
+    return ClassTransitions
+
+
+# O -> I is not a path: an inside tag follows a B or an I of its class
+_NO_PATH = np.array([[0, 0, -1e4], [0, 0, 0], [0, 0, 0]], "float32")
+
+
+def class_crf_nll(emissions, tags, mask, trans):
+    """Negative log-likelihood of each class's O/B/I tag path under its own linear-chain CRF, (B, C).
+
+    emissions (B, T, C, 3), tags (B, T, C), mask (B, T) booleans (real positions first), trans (C, 3, 3).
+    Computed in float64: log Z and the gold path's score nearly cancel, and in float32 the gradient would
+    depend on how the batch is summed (one device against replicas) beyond 1e-5. The cost is small next
+    to the encoder's (B x T x C x 9 values per step).
+    """
+    from common.env import tf
+
+    emissions = tf.cast(emissions, tf.float64)
+    trans = tf.cast(trans, tf.float64) + _NO_PATH.astype("float64")
+    steps = tf.transpose(emissions, [1, 0, 2, 3])                          # (T, B, C, 3)
+    keep = tf.transpose(mask)[:, :, None, None]                            # (T, B, 1, 1)
+    first = steps[0] + tf.constant([0, 0, -1e4], tf.float64)              # no path starts inside
+
+    def forward(alpha, step):
+        e, m = step
+        return tf.where(m, tf.reduce_logsumexp(alpha[..., :, None] + trans[None], -2) + e, alpha)
+
+    last = tf.foldl(forward, (steps[1:], keep[1:]), first)
+    log_z = tf.reduce_logsumexp(last, -1)                                  # (B, C)
+    one_hot = tf.one_hot(tags, 3, dtype=tf.float64) * tf.cast(mask, tf.float64)[:, :, None, None]
+    point = tf.reduce_sum(emissions * one_hot, [1, 3])
+    pairs = tf.einsum("btci,cij,btcj->bc", one_hot[:, :-1], trans, one_hot[:, 1:])
+    return tf.cast(log_z - point - pairs, tf.float32)
+
+
+def build_trigger_model(bert, classes, priors=(0.5, 0.5, 0.5), lr_multiplier=10, seed=0):
+    """The trigger head's Models: trigger pointers per event type, then, conditioned on one trigger
+    (common.pointers), O/B/I emissions per class, each class with its own linear-chain CRF.
+
+    priors: frequencies of a trigger label (per type and start/end), of an argument's B and of its I
+    (per class) in the training rows: the output biases start at them. lr_multiplier: the output layers
+    and the transitions learn this many times faster than BERT."""
+    from common.env import keras, tf
+    from common.losses import global_mean, global_sum, sigmoid_cross_entropy
+    from common.pointers import build_pointer_heads
+
+    n_types, n_classes = len(classes.types), len(classes)
+    begin, inside = priors[1], priors[2]
+    states, trigger_flat, argument_logits, argument_model = build_pointer_heads(
+        bert, n_types, n_classes, priors=priors, lr_multiplier=lr_multiplier, seed=seed,
+        names=("triggers", "trigger_conditioned_norm", "arguments"), target_outputs=3,
+        target_bias=np.log(np.maximum([1 - begin - inside, begin, inside], 1e-6)))
+    trigger_logits = keras.layers.Reshape((-1, n_types, 2), name="trigger_types")(trigger_flat)
+    token_ids, segment_ids = bert.model.inputs
+    trigger_probs = keras.layers.Activation("sigmoid", dtype="float32", name="trigger_probs")(trigger_logits)
+    encoder = keras.Model(bert.model.inputs, [states, trigger_probs])
+    transitions = _class_transitions_layer()(n_classes, lr_multiplier, dtype="float32", name="argument_crf")
+    arguments = keras.Model(argument_model.inputs, transitions(argument_model.output))  # emissions
+
+    trigger_labels = keras.layers.Input((None, n_types, 2), name="trigger_labels")
+    trigger_ids = keras.layers.Input((2,), dtype="int32", name="trigger_ids_train")
+    argument_tags = keras.layers.Input((None, n_classes), dtype="int32", name="argument_tags")
+    has_trigger = keras.layers.Input((1,), name="has_trigger")
+    row_classes = keras.layers.Input((n_classes,), name="row_classes")
+    emissions = transitions(argument_logits(states, trigger_ids))
+
+    def loss(x):
+        ids, t_labels, t_logits, tags, e, has, trained = x
+        mask = tf.cast(tf.not_equal(ids, 0), tf.float32)
+        t_loss = global_mean(tf.reduce_sum(sigmoid_cross_entropy(t_labels, t_logits), [2, 3]), mask)
+        # per token, like the trigger loss: a row's summed class NLLs over the row's tokens
+        nll = tf.reduce_sum(class_crf_nll(e, tags, mask > 0, transitions.trans) * trained, -1) * has[:, 0]
+        return t_loss + tf.reduce_sum(nll) / tf.maximum(global_sum(tf.reduce_sum(mask * has)), 1.0)
+
+    total = keras.layers.Lambda(loss, dtype="float32", name="loss")(
+        [token_ids, trigger_labels, trigger_logits, argument_tags, emissions, has_trigger, row_classes])
+    train = keras.Model([token_ids, segment_ids, trigger_labels, trigger_ids, argument_tags, has_trigger,
+                         row_classes], [trigger_logits, emissions])
+    train.add_loss(total)
+    return Models(train, encoder, arguments=arguments, transitions=lambda: np.asarray(transitions.trans, "float32"))
+
+
+def build_model(bert, classes, head="trigger", lr_multiplier=None, max_span_len=32, prior=0.5, head_size=64, seed=0):
+    """The head's Models (see Models).
 
     lr_multiplier: how many times faster than BERT the head's own parameters learn (span: the
     per-class start/end terms; crf, memm: the transitions). prior: the span head's starting
@@ -311,6 +541,10 @@ def build_model(bert, classes, head="span", lr_multiplier=100, max_span_len=32, 
 
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
+    lr_multiplier = HEAD_LR_MULTIPLIERS[head] if lr_multiplier is None else lr_multiplier
+    if head == "trigger":
+        priors = tuple(prior) if np.ndim(prior) else (prior,) * 3  # trigger, argument boundary, inside frequencies
+        return build_trigger_model(bert, classes, priors, lr_multiplier, seed)
     init = keras.initializers.TruncatedNormal(stddev=0.02, seed=seed)
     token_ids, segment_ids = bert.model.inputs
     if head == "span":
@@ -327,7 +561,7 @@ def build_model(bert, classes, head="span", lr_multiplier=100, max_span_len=32, 
             factors + [start_ok, end_ok, labels])
         train_model = keras.Model([token_ids, segment_ids, start_ok, end_ok, labels], factors)
         train_model.add_loss(loss)
-        return train_model, predict_model, None
+        return Models(train_model, predict_model)
 
     emissions = keras.layers.Dense(classes.n_tags, kernel_initializer=init, dtype="float32",
                                    name="emissions")(bert.model.output)
@@ -347,7 +581,7 @@ def build_model(bert, classes, head="span", lr_multiplier=100, max_span_len=32, 
     train_model = keras.Model([token_ids, segment_ids, tags], scores)
     train_model.add_loss(total)
     predict_model = keras.Model(bert.model.inputs, scores)
-    return train_model, predict_model, lambda: np.asarray(layer.trans, "float32")
+    return Models(train_model, predict_model, transitions=lambda: np.asarray(layer.trans, "float32"))
 
 
 # ---------------------------------------------------------------- decoding
@@ -356,7 +590,7 @@ def viterbi(emissions, lengths, trans, allowed=None):
     """Best tag paths and their scores for a batch, vectorized over batch and tags.
 
     emissions: (B, T, K); lengths: (B,) real positions, the first of which is
-    [CLS] and is forced to tag 0; trans: (K, K); allowed: (K, K) booleans.
+    [CLS] and is forced to tag 0; trans: (K, K), or (B, K, K) for one per sequence; allowed: (K, K) booleans.
     Returns paths (B, T) (tag 0 beyond a length) and scores (B,).
     Cost: O(T * K^2) per sequence, memory O(T * K) for the back-pointers.
     """
@@ -366,7 +600,7 @@ def viterbi(emissions, lengths, trans, allowed=None):
     score[:, 0] = emissions[:, 0, 0]
     back = np.zeros((batch, steps, k), "int32")
     for t in range(1, steps):
-        candidates = score[:, :, None] + trans[None]  # (B, from, to)
+        candidates = score[:, :, None] + (trans if trans.ndim == 3 else trans[None])  # (B, from, to)
         best_from = candidates.argmax(1)
         new_score = np.take_along_axis(candidates, best_from[:, None, :], 1)[:, 0] + emissions[:, t]
         active = (t < lengths)[:, None]
@@ -419,28 +653,90 @@ def decode_span_scores(shared, start, end, start_ok, end_ok, max_span_len, cap=N
     return sorted((c, f, l) for _, c, f, l in found[:len(found) - cut]), cut
 
 
-class Predictor:
-    """Batched prediction over the windows of many sentences; arguments merged across windows."""
+def event_list(events):
+    """The submission's event_list from [(event_type, trigger or None, [(role, argument)])]: one event each,
+    arguments without repeats, in order."""
+    out = []
+    for event_type, trigger, arguments in events:
+        event = {"event_type": event_type}
+        if trigger is not None:
+            event["trigger"] = trigger
+        event["arguments"] = [{"role": r, "argument": a} for r, a in dict.fromkeys(arguments)]
+        out.append(event)
+    return out
 
-    def __init__(self, tokenizer, predict_model, classes, head, maxlen, stride=None, batch_size=32,
-                 transitions=None, max_span_len=32, max_spans=256):
+
+def events_by_type(arguments):
+    """[(event_type, None, [(role, argument)])] from [(event_type, role, argument)]: the argument-only heads
+    (span, crf, memm) cannot tell two events of one type apart, so each type is one event."""
+    grouped = {}
+    for event_type, role, argument in arguments:
+        grouped.setdefault(event_type, []).append((role, argument))
+    return [(t, None, a) for t, a in grouped.items()]
+
+
+def decode_class_crf(emissions, length, trans, classes, cap=None):
+    """[(class, start, end)] positions 1..length: each class's best O/B/I path (its own CRF) over emissions
+    (T, n_classes, 3), for `classes`; the `cap` strongest by their B emission; (spans, how many were cut)."""
+    classes = np.asarray(classes, int)
+    columns = np.transpose(emissions[:length + 2, classes], (1, 0, 2))     # (k, length + 2, 3) with [CLS], [SEP]
+    paths, _ = viterbi(columns, np.full(len(classes), length + 2), trans[classes] + _NO_PATH)
+    found, scores = [], []
+    for k, path in enumerate(paths):
+        for _, first, last in tag_spans(path[1:length + 1]):
+            found.append((int(classes[k]), first + 1, last + 1))
+            scores.append(emissions[first + 1, classes[k], 1])
+    if cap is None or len(found) <= cap:
+        return found, 0
+    keep = sorted(np.argsort(scores, kind="stable")[::-1][:cap])
+    return [found[k] for k in keep], len(found) - cap
+
+
+def window_triggers(trigger_probs, length, threshold=0.5, cap=None):
+    """{(first, last): [event types]} of one window's triggers from (T, types, 2) probabilities; how many the
+    cap cut."""
+    triggers, cut = decode_classes(trigger_probs, length, threshold, cap)
+    by_span = {}
+    for t, f, l in triggers:
+        by_span.setdefault((f, l), []).append(t)
+    return by_span, cut
+
+
+def trigger_events(emissions, length, transitions, classes, types, cap=None):
+    """[(type, [(class, first, last)])]: the events of one trigger span, a trigger of type t reading the
+    classes of t only, from its (T, classes, 3) emissions; how many arguments the cap cut."""
+    found, cut = [], 0
+    for t in types:
+        arguments, cut_here = decode_class_crf(emissions, length, transitions, classes.type_classes[t], cap)
+        found.append((t, arguments))
+        cut += cut_here
+    return found, cut
+
+
+class Predictor:
+    """Batched prediction over the windows of many sentences; events merged across windows."""
+
+    def __init__(self, tokenizer, models, classes, head, maxlen, stride=None, batch_size=32, max_span_len=32,
+                 max_spans=256, threshold=0.5, trigger_caps=(64, 64)):
         from common.bert import predict_function
 
         self.tokenizer, self.classes, self.head = tokenizer, classes, head
-        self.model, self.transitions = predict_function(predict_model), transitions
+        self.model, self.transitions = predict_function(models.predict), models.transitions
+        self.arguments = predict_function(models.arguments) if models.arguments is not None else None
         self.maxlen, self.stride, self.batch_size = maxlen, stride, batch_size
         self.max_span_len, self.max_spans = max_span_len, max_spans
-        self.allowed = classes.allowed_transitions() if head != "span" else None
-        self.cut = 0
+        self.threshold, self.trigger_caps = threshold, trigger_caps
+        self.allowed = classes.allowed_transitions() if head in ("crf", "memm") else None
+        self.cut = [0, 0]
 
     def predict(self, texts, progress=lambda x, **k: x):
-        """[(event_type, role, argument)] per text, in text order, without duplicates."""
-        self.cut = 0
+        """Per text, its events [(event_type, trigger text or None, [(role, argument)])], in text order."""
+        self.cut = [0, 0]
         items = []
         for i, text in enumerate(texts):
             tokenized = tokenize(self.tokenizer, text)
             items += [(i, tokenized, w) for w in split_windows(len(tokenized.ids), self.maxlen - 2, self.stride)]
-        found = [{} for _ in texts]  # (class, char start, char end) -> None, ordered
+        found = [{} for _ in texts]  # (type or class, char start, char end) -> {(class, char start, char end)}
         trans = self.transitions() if self.transitions else None
         for b in progress(range(0, len(items), self.batch_size), desc="predict"):
             chunk = items[b:b + self.batch_size]
@@ -448,13 +744,32 @@ class Predictor:
                                 [], None, w.start > 0, w.end < len(t.ids)) for _, t, w in chunk]
             token_ids = _token_arrays(examples)
             outputs = self.model([token_ids, np.zeros_like(token_ids)])
+            if self.head == "trigger":
+                self._merge_trigger_windows(chunk, outputs, found, trans)
+                continue
             for (i, tokenized, w), spans in zip(chunk, self._spans(outputs, examples, token_ids, trans)):
                 for c, first, last in spans:
                     first, last = first - 1 + w.start, last - 1 + w.start
                     if w.holds_whole(first, last):
                         found[i][(c,) + tokenized.char_span(first, last)] = None
-        return [[self.classes.pairs[c] + (text[s:e],) for c, s, e in sorted(spans, key=lambda x: (x[1], x[2], x[0]))]
-                for text, spans in zip(texts, found)]
+        return [text_events(f, text, self.classes, self.head) for text, f in zip(texts, found)]
+
+    def _merge_trigger_windows(self, chunk, outputs, found, trans):
+        """Triggers of the chunk's windows, then the arguments of all (window, trigger) pairs in batches."""
+        states, trigger_probs = outputs
+        pairs = []  # (row in chunk, trigger span, its event types)
+        for k, (_, _, w) in enumerate(chunk):
+            by_span, cut = window_triggers(trigger_probs[k], w.end - w.start, self.threshold, self.trigger_caps[0])
+            self.cut[0] += cut
+            pairs += [(k, span, types) for span, types in by_span.items()]
+        for b in range(0, len(pairs), self.batch_size):
+            part = pairs[b:b + self.batch_size]
+            emissions = self.arguments([states[[k for k, _, _ in part]], np.array([s for _, s, _ in part], "int32")])
+            for (k, span, types), e in zip(part, emissions):
+                i, tokenized, w = chunk[k]
+                events, cut = trigger_events(e, w.end - w.start, trans, self.classes, types, self.trigger_caps[1])
+                self.cut[1] += cut
+                merge_window_events(found[i], [(t,) + span + (a,) for t, a in events], tokenized, w)
 
     def _spans(self, outputs, examples, token_ids, trans):
         """Per window, [(class, first, last)] in model positions."""
@@ -464,7 +779,7 @@ class Predictor:
             for k in range(len(examples)):
                 spans, cut = decode_span_scores(shared[k], start[k], end[k], start_ok[k], end_ok[k],
                                                 self.max_span_len, self.max_spans)
-                self.cut += cut
+                self.cut[0] += cut
                 yield spans
             return
         emissions = np.nan_to_num(outputs, neginf=0.0)  # the CRF layer masks padding with -inf
@@ -474,21 +789,65 @@ class Predictor:
             yield [(c, f + 1, l + 1) for c, f, l in tag_spans(path[1:length - 1])]
 
     def warning(self):
-        if not self.cut:
+        if not any(self.cut):
             return None
-        return (f"warning: {self.cut} spans above the threshold were dropped by the per-window cap "
-                f"({self.max_spans}, from the training data); a model that fires this often looks undertrained")
+        if self.head == "trigger":
+            caps = f"{self.trigger_caps[0]} triggers per window, {self.trigger_caps[1]} arguments per trigger"
+            what = f"{self.cut[0]} triggers and {self.cut[1]} arguments"
+        else:
+            caps, what = f"{self.max_spans} spans per window", f"{self.cut[0]} spans"
+        return (f"warning: {what} above the threshold were dropped by the caps ({caps}, from the training data); "
+                "a model that fires this often looks undertrained")
 
 
-def decode_gold(tokenizer, sentence, classes, maxlen, stride=None, head="span"):
-    """Arguments obtained by decoding a sentence's own encoded labels under `head` (what it can represent)."""
+def text_events(found, text, classes, head):
+    """[(event_type, trigger or None, [(role, argument)])] of one text, in text order, from what its windows
+    found: {(type, char start, end) of a trigger: {(class, char start, end)}} (trigger head) or
+    {(class, char start, end)} (the others, whose arguments make one event per type)."""
+    def in_text_order(spans):
+        return sorted(spans, key=lambda x: (x[1], x[2], x[0]))
+
+    if head != "trigger":
+        return events_by_type([classes.pairs[c] + (text[s:e],) for c, s, e in in_text_order(found)])
+    return [(classes.types[t], text[s:e], [(classes.pairs[c][1], text[a:b]) for c, a, b in in_text_order(found[t, s, e])])
+            for t, s, e in in_text_order(found)]
+
+
+def merge_window_events(found, window_events, tokenized, window):
+    """Add a window's events (model positions) to `found` {(type, char start, end): {(class, start, end)}},
+    keeping the triggers and arguments the window holds whole."""
+    shift = window.start - 1
+    for t, f, l, arguments in window_events:
+        if not window.holds_whole(f + shift, l + shift):
+            continue
+        event = found.setdefault((t,) + tokenized.char_span(f + shift, l + shift), {})
+        for c, af, al in arguments:
+            if window.holds_whole(af + shift, al + shift):
+                event[(c,) + tokenized.char_span(af + shift, al + shift)] = None
+
+
+def decode_gold(tokenizer, sentence, classes, maxlen, stride=None, head="trigger"):
+    """Events [(event_type, trigger or None, [(role, argument)])] obtained by decoding a sentence's own encoded
+    labels under `head` (what it can represent)."""
     tokenized = tokenize(tokenizer, sentence["text"])
     examples, _, _ = make_examples(tokenizer, sentence, classes, maxlen, stride)
-    found = {}
+    text, found = sentence["text"], {}
     for w, ex in zip(split_windows(len(tokenized.ids), maxlen - 2, stride), examples):
+        if head == "trigger":  # the labels as model outputs: probabilities 0/1, one-hot emissions
+            rows = [(e, span) for e, span in trigger_rows([ex]) if span is not None]
+            batch = collate_triggers(rows, classes) if rows else None
+            length = len(ex.token_ids) - 2
+            by_span, _ = window_triggers(batch["trigger_labels"][0], length) if rows else ({}, 0)
+            emissions = {span: 10 * np.eye(3, dtype="float32")[batch["argument_tags"][r]]
+                         for r, (_, span) in enumerate(rows)}
+            no_transitions = np.zeros((len(classes), 3, 3), "float32")
+            for span, types in by_span.items():
+                events, _ = trigger_events(emissions[span], length, no_transitions, classes, types)
+                merge_window_events(found, [(t,) + span + (a,) for t, a in events], tokenized, w)
+            continue
         spans = ex.spans if head == "span" else [(c, f + 1, l + 1) for c, f, l in tag_spans(ex.tags[1:-1])]
         for c, first, last in spans:
             first, last = first - 1 + w.start, last - 1 + w.start
             if w.holds_whole(first, last):
                 found[(c,) + tokenized.char_span(first, last)] = None
-    return [classes.pairs[c] + (sentence["text"][s:e],) for c, s, e in found]
+    return text_events(found, text, classes, head)

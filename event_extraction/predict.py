@@ -24,31 +24,32 @@ def load_predictor(model_dir, batch_size=32, precision="fp32", allow_unfinished=
     classes = events.Classes.from_schema(load_duee_schema(schema_path))
     bert = build_bert(files, recompute=args.get("recompute") or False, load_weights=False)
     head = args.get("head", "crf")
-    train_model, predict_model, transitions = events.build_model(
-        bert, classes, head, args.get("head_lr_multiplier", args.get("crf_lr_multiplier", 100)), args.get("max_span_len", 32))
-    load_weights(train_model, model_dir)
-    tokenizer = load_tokenizer(files.vocab, args.get("word_level", False))
-    return events.Predictor(tokenizer, predict_model, classes, head, args["maxlen"], args.get("stride"), batch_size,
-                            transitions, args.get("max_span_len", 32), args.get("max_spans", 256))
-
+    multiplier = args.get("head_lr_multiplier", args.get("crf_lr_multiplier", events.HEAD_LR_MULTIPLIERS[head]))
+    models = events.build_model(bert, classes, head, multiplier, args.get("max_span_len", 32))
+    load_weights(models.train, model_dir)
+    tokenizer = load_tokenizer(files.vocab, args.get("word_level", False), args.get("do_lower_case", True))
+    return events.Predictor(tokenizer, models, classes, head, args["maxlen"], args.get("stride"), batch_size,
+                            args.get("max_span_len", 32), args.get("max_spans", 256), args.get("threshold", 0.5),
+                            (args.get("max_triggers", 64), args.get("max_trigger_arguments", 64)))
 
 def main():
     args = cli.predict_parser(__doc__).parse_args()
     cli.check_output(args)
     from common.data import load_duee
     from common.model_dir import load_model_dir
-    from common.submission import group_events, write_duee_submission
+    from common.submission import write_duee_submission
+    from event_extraction.events import event_list
     from common.training import progress
 
     load_model_dir(args.model_dir, "event_extraction", args.use_unfinished)  # fail before reading the test file
     sentences = load_duee(args.input, require_items=True)
     predictor = load_predictor(args.model_dir, args.batch_size, args.precision, args.use_unfinished)
     started = time.time()
-    arguments = predictor.predict([s["text"] for s in sentences], progress)
+    predicted = predictor.predict([s["text"] for s in sentences], progress)
     elapsed = time.time() - started
-    write_duee_submission(args.output, [s["id"] for s in sentences], [group_events(a) for a in arguments])
+    write_duee_submission(args.output, [s["id"] for s in sentences], [event_list(e) for e in predicted])
     cli.warn_if_unlearned(None, "f1", predictor.warning())
-    print(f"{len(sentences)} sentences, {sum(map(len, arguments))} arguments in {elapsed:.1f}s "
+    print(f"{len(sentences)} sentences, {sum(len(a) for e in predicted for _, _, a in e)} arguments in {elapsed:.1f}s "
           f"({len(sentences) / max(elapsed, 1e-9):.1f} sentences/s); submission: {args.output}")
 
 

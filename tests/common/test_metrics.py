@@ -84,6 +84,17 @@ def test_duee_argument_level_with_aliases():
     assert scores["recall"] == round(1.8 / 2, 4)
 
 
+def test_duee_an_argument_of_two_events_of_one_type_counts_in_each():
+    shared = {"role": "时间", "argument": "昨天"}
+    gold = [{"id": "1", "event_list": [{"event_type": "胜负", "arguments": [shared, {"role": "胜者", "argument": "甲"}]},
+                                       {"event_type": "胜负", "arguments": [shared, {"role": "胜者", "argument": "丙"}]}]}]
+    separate = [{"id": "1", "event_list": gold[0]["event_list"]}]
+    merged = [{"id": "1", "event_list": [{"event_type": "胜负", "arguments": [
+        shared, {"role": "胜者", "argument": "甲"}, {"role": "胜者", "argument": "丙"}, shared]}]}]  # repeat: once
+    assert duee_scores(gold, separate)["recall"] == 1.0 and duee_scores(gold, separate)["precision"] == 1.0
+    assert duee_scores(gold, merged)["recall"] == 0.75 and duee_scores(gold, merged)["precision"] == 1.0
+
+
 def test_duee_one_gold_argument_is_matched_once():
     gold = [{"id": "1", "event_list": [{"event_type": "e", "arguments": [{"role": "r", "argument": "ABC"}]}]}]
     pred = [{"id": "1", "event_list": [{"event_type": "e", "arguments": [

@@ -5,7 +5,7 @@ import zipfile
 import pytest
 
 from common.files import write_atomically
-from common.submission import group_events, write_duee_submission, write_duie_submission, write_rc_submission
+from common.submission import write_duee_submission, write_duie_submission, write_rc_submission
 from common.validate import main as validate_main, validate
 from tests.conftest import write_lines
 
@@ -63,13 +63,20 @@ def test_duie_zip_and_json(tmp_path):
     assert any("'object' dict" in p for p in problems) and any("'甲的妻子是乙'" in p for p in problems)
 
 
-def test_duee_grouping_and_every_id(tmp_path):
-    test = write_lines(tmp_path / "test.json", [json.dumps({"id": i, "text": "甲击败乙后夺冠"}, ensure_ascii=False)
+def test_duee_events_stay_apart_and_every_id(tmp_path):
+    from event_extraction.events import event_list, events_by_type
+
+    test = write_lines(tmp_path / "test.json", [json.dumps({"id": i, "text": "甲击败乙后丙击败丁"}, ensure_ascii=False)
                                                 for i in ("a", "b")])
-    events = group_events([("胜负", "胜者", "甲"), ("夺冠", "冠军", "甲"), ("胜负", "败者", "乙"), ("胜负", "胜者", "甲")])
-    assert events == [{"event_type": "胜负", "arguments": [{"role": "胜者", "argument": "甲"},
-                                                          {"role": "败者", "argument": "乙"}]},
-                      {"event_type": "夺冠", "arguments": [{"role": "冠军", "argument": "甲"}]}]
+    events = event_list([("胜负", "击败", [("胜者", "甲"), ("败者", "乙"), ("胜者", "甲")]),
+                         ("胜负", "击败", [("胜者", "丙"), ("败者", "丁")])])
+    assert events == [{"event_type": "胜负", "trigger": "击败", "arguments": [{"role": "胜者", "argument": "甲"},
+                                                                            {"role": "败者", "argument": "乙"}]},
+                      {"event_type": "胜负", "trigger": "击败", "arguments": [{"role": "胜者", "argument": "丙"},
+                                                                            {"role": "败者", "argument": "丁"}]}]
+    assert event_list(events_by_type([("胜负", "胜者", "甲"), ("夺冠", "冠军", "甲"), ("胜负", "败者", "乙")])) == [
+        {"event_type": "胜负", "arguments": [{"role": "胜者", "argument": "甲"}, {"role": "败者", "argument": "乙"}]},
+        {"event_type": "夺冠", "arguments": [{"role": "冠军", "argument": "甲"}]}]
     out = str(tmp_path / "sub.json")
     write_duee_submission(out, ["a", "b"], [events, []])
     assert validate("event_extraction", test, out) == ([], 2)

@@ -11,7 +11,7 @@ from tests.conftest import run, train_on_sample, write_lines
 
 @pytest.fixture(scope="module")
 def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
-    return train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("ee_model"), 4)
+    return train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("ee_model"), 2)
 
 
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
@@ -26,14 +26,13 @@ def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
     texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in open(test, encoding="utf-8")}
     for line in open(submission, encoding="utf-8"):
         row = json.loads(line)
-        types = [e["event_type"] for e in row["event_list"]]
-        assert len(types) == len(set(types))  # one event per event type
+        assert all(e["trigger"] in texts[row["id"]] for e in row["event_list"])  # one event per trigger
         assert all(a["argument"] in texts[row["id"]] for e in row["event_list"] for a in e["arguments"])
 
 
-def test_tagging_heads_train_and_predict_from_their_directory(sample_dir, tiny_bert_dir, tmp_path):
+def test_argument_heads_train_and_predict_from_their_directory(sample_dir, tiny_bert_dir, tmp_path):
     test = sample_dir / "event_extraction" / "test1.json"
-    for head in ("crf", "memm"):
+    for head in ("span", "crf", "memm"):
         out = train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / head, 2, "--head", head)
         assert json.load(open(out / "args.json"))["head"] == head
         assert max(json.loads(line)["dev_f1"] for line in open(out / "metrics.jsonl")) >= 0.5
@@ -41,6 +40,9 @@ def test_tagging_heads_train_and_predict_from_their_directory(sample_dir, tiny_b
                      "--output", str(tmp_path / f"{head}.json"))
         assert result.returncode == 0, result.stderr[-3000:]
         assert validate("event_extraction", str(test), str(tmp_path / f"{head}.json")) == ([], 150)
+        for line in open(tmp_path / f"{head}.json", encoding="utf-8"):
+            types = [e["event_type"] for e in json.loads(line)["event_list"]]
+            assert len(types) == len(set(types))  # these heads find arguments: one event per event type
 
 
 def test_bad_input(model_dir, tmp_path):
@@ -57,8 +59,9 @@ def test_bad_input(model_dir, tmp_path):
 
 
 def test_unknown_role_in_training_data_is_counted(sample_dir, tiny_bert_dir, tmp_path):
-    row = {"id": "x", "text": "甲队击败乙队", "event_list": [{"event_type": "竞赛行为-胜负", "arguments": [
-        {"role": "裁判", "argument": "甲队"}, {"role": "胜者", "argument": "甲队"}]}]}
+    row = {"id": "x", "text": "甲队击败乙队", "event_list": [{"event_type": "竞赛行为-胜负", "trigger": "击败",
+                                                          "arguments": [{"role": "裁判", "argument": "甲队"},
+                                                                        {"role": "胜者", "argument": "甲队"}]}]}
     train = write_lines(tmp_path / "train.json", [json.dumps(dict(row, id=str(i)), ensure_ascii=False) for i in range(4)])
     result = run("event_extraction/train.py", "--train", train, "--dev", train,
                  "--schema", str(sample_dir / "event_extraction" / "event_schema.json"),
@@ -67,7 +70,7 @@ def test_unknown_role_in_training_data_is_counted(sample_dir, tiny_bert_dir, tmp
     assert "skipped 4 of 8 arguments (4 with an event type or role not in the schema)" in result.stderr
 
 
-@pytest.mark.parametrize("head", ["span", "crf", "memm"])
+@pytest.mark.parametrize("head", ["trigger", "span", "crf", "memm"])
 def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer, head):
     from common.bert import BertFiles, build_bert
     from common.data import load_duee_schema
@@ -75,26 +78,30 @@ def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer,
     from event_extraction import events
 
     classes = events.Classes.from_schema(load_duee_schema(os.path.join("synthetic", "resources", "duee1_schema.json")))
-    train_model, predict_model, transitions = events.build_model(
-        build_bert(BertFiles.from_dir(str(tiny_bert_dir))), classes, head, prior=1e-4)
-    sentence = {"text": "9月9日，湖人队击败火箭队，夺得冠军。", "arguments": [
-        ("竞赛行为-胜负", "胜者", 5, "湖人队"), ("竞赛行为-夺冠", "冠军", 5, "湖人队")]}
+    models = events.build_model(build_bert(BertFiles.from_dir(str(tiny_bert_dir))), classes, head, prior=1e-4)
+    text = "9月9日，湖人队击败火箭队，夺得冠军。"
+    sentence = {"text": text, "arguments": [("竞赛行为-胜负", "胜者", 5, "湖人队"), ("竞赛行为-夺冠", "冠军", 5, "湖人队")],
+                "events": [{"event_type": "竞赛行为-胜负", "trigger": "击败", "trigger_start": 8,
+                            "arguments": [("胜者", 5, "湖人队")]},
+                           {"event_type": "竞赛行为-夺冠", "trigger": "夺得", "trigger_start": 14,
+                            "arguments": [("冠军", 5, "湖人队")]}]}
     examples, _, _ = events.make_examples(tokenizer, sentence, classes, 64)
-    before = [w.copy() for w in train_model.get_weights()]
-    trainer = Trainer(train_model, make_optimizer(1e-3, 10), None, 1, None, "/tmp", chief=False)
-    loss, _, _ = trainer.step(events.collate(examples * 2, head))
+    rows = events.trigger_rows(examples) if head == "trigger" else examples
+    before = [w.copy() for w in models.train.get_weights()]
+    trainer = Trainer(models.train, make_optimizer(1e-3, 10), None, 1, None, "/tmp", chief=False)
+    loss, _, _ = trainer.step(events.collate(rows * 2, head, classes))
     assert np.isfinite(loss) and loss > 0
-    assert any(not np.allclose(a, b) for a, b in zip(before, train_model.get_weights()))
-    predictor = events.Predictor(tokenizer, predict_model, classes, head, 64, transitions=transitions)
-    assert len(predictor.predict([sentence["text"], ""])) == 2
+    assert any(not np.allclose(a, b) for a, b in zip(before, models.train.get_weights()))
+    predicted = events.Predictor(tokenizer, models, classes, head, 64).predict([text, ""])
+    assert len(predicted) == 2 and predicted[1] == []
 
 
 def test_block_recompute_reaches_the_same_dev_scores(model_dir, sample_dir, tiny_bert_dir, tmp_path):
-    train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / "m", 4, "--recompute")
+    train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / "m", 2, "--recompute")
     plain = [json.loads(line)["dev_f1"] for line in open(model_dir / "metrics.jsonl")]
     recomputed = [json.loads(line)["dev_f1"] for line in open(tmp_path / "m" / "metrics.jsonl")]
     assert json.load(open(tmp_path / "m" / "args.json"))["recompute"] == "block"
-    assert len(recomputed) == len(plain) == 4
+    assert len(recomputed) == len(plain) == 2
     np.testing.assert_allclose(recomputed, plain, atol=0.01)
 
 

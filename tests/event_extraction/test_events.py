@@ -1,4 +1,4 @@
-"""DuEE classes, the encodings of the three heads and their decoders, the span loss, constrained Viterbi."""
+"""DuEE classes, the encodings of the four heads and their decoders, the span loss, the per-class CRF, Viterbi."""
 import itertools
 import os
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from common.data import load_duee, load_duee_schema
+from common.metrics import duee_scores
 from event_extraction import events
 
 SCHEMA = os.path.join("synthetic", "resources", "duee1_schema.json")
@@ -16,70 +17,141 @@ def classes():
     return events.Classes.from_schema(load_duee_schema(SCHEMA))
 
 
-def sentence(text, *arguments):
-    """A loaded DuEE sentence: arguments (event_type, role, argument), located at their first occurrence
-    (or at an explicit start: (event_type, role, argument, start))."""
-    return {"text": text, "arguments": [(a[0], a[1], a[3] if len(a) > 3 else text.index(a[2]), a[2])
-                                        for a in arguments]}
+def event_sentence(text, *events):
+    """A loaded DuEE sentence from events (event_type, trigger, [(role, argument)]), each trigger and argument
+    at its first occurrence in the text."""
+    loaded = [{"event_type": t, "trigger": trigger, "trigger_start": text.index(trigger),
+               "arguments": [(r, text.index(v), v) for r, v in arguments]} for t, trigger, arguments in events]
+    return {"text": text, "events": loaded,
+            "arguments": [(e["event_type"], r, start, v) for e in loaded for r, start, v in e["arguments"]]}
+
+
+def flat(decoded):
+    """Sorted (event_type, role, argument) of decoded events, once per event holding it."""
+    return sorted((t, r, a) for t, _, arguments in decoded for r, a in dict.fromkeys(arguments))
+
+
+def gold_of(s):
+    """The same of a sentence's gold events."""
+    return sorted((e["event_type"], r, v) for e in s["events"]
+                  for r, v in dict.fromkeys((r, v) for r, _, v in e["arguments"]))
 
 
 def test_real_schema_sizes(classes):
-    assert len(classes) == 217 and classes.n_tags == 435
+    assert len(classes) == 217 and classes.n_tags == 435 and len(classes.types) == 65
 
 
 OVERLAPS = {
     # the same span in two events' roles (the winner is also the champion)
-    "shared": sentence("9月9日，湖人队击败火箭队，夺得总冠军。",
-                       ("竞赛行为-胜负", "时间", "9月9日"), ("竞赛行为-胜负", "胜者", "湖人队"),
-                       ("竞赛行为-胜负", "败者", "火箭队"), ("竞赛行为-夺冠", "时间", "9月9日"),
-                       ("竞赛行为-夺冠", "冠军", "湖人队")),
+    "shared": event_sentence("9月9日，湖人队击败火箭队，夺得总冠军。",
+                             ("竞赛行为-胜负", "击败", [("时间", "9月9日"), ("胜者", "湖人队"), ("败者", "火箭队")]),
+                             ("竞赛行为-夺冠", "夺得", [("时间", "9月9日"), ("冠军", "湖人队")])),
     # nested spans: the place inside the building
-    "nested": sentence("昨日，北京火车站发生爆炸并起火。", ("灾害/意外-爆炸", "地点", "北京火车站"),
-                       ("灾害/意外-起火", "地点", "北京"), ("灾害/意外-爆炸", "时间", "昨日")),
+    "nested": event_sentence("昨日，北京火车站发生爆炸并起火。",
+                             ("灾害/意外-爆炸", "爆炸", [("地点", "北京火车站"), ("时间", "昨日")]),
+                             ("灾害/意外-起火", "起火", [("地点", "北京")])),
     # the same span in two roles of one event
-    "two roles": sentence("张三为自己庆祝30岁生日。", ("人生-庆生", "庆祝方", "张三"), ("人生-庆生", "生日方", "张三"),
-                          ("人生-庆生", "生日方年龄", "30岁")),
+    "two roles": event_sentence("张三为自己庆祝30岁生日。",
+                                ("人生-庆生", "庆祝", [("庆祝方", "张三"), ("生日方", "张三"), ("生日方年龄", "30岁")])),
 }
+# two events of one type sharing arguments: the trigger head keeps them apart, each with its own arguments
+SAME_TYPE = event_sentence("9月9日，在世锦赛中，湖人队击败火箭队，热火队战胜勇士队。",
+                           ("竞赛行为-胜负", "击败", [("时间", "9月9日"), ("赛事名称", "世锦赛"), ("胜者", "湖人队"),
+                                                    ("败者", "火箭队")]),
+                           ("竞赛行为-胜负", "战胜", [("时间", "9月9日"), ("赛事名称", "世锦赛"), ("胜者", "热火队"),
+                                                    ("败者", "勇士队")]))
 
 
 @pytest.mark.parametrize("case", list(OVERLAPS))
-def test_span_head_represents_overlapping_arguments_the_tags_cannot(tokenizer, classes, case):
+def test_span_and_trigger_heads_represent_overlapping_arguments_the_tags_cannot(tokenizer, classes, case):
     s = OVERLAPS[case]
-    gold = {(t, r, v) for t, r, _, v in s["arguments"]}
-    assert set(events.decode_gold(tokenizer, s, classes, 64, head="span")) == gold
-    tagged = set(events.decode_gold(tokenizer, s, classes, 64, head="crf"))
-    assert tagged < gold  # one tag per token loses an overlapping argument
+    gold = gold_of(s)
+    for head in ("trigger", "span"):
+        assert flat(events.decode_gold(tokenizer, s, classes, 64, head=head)) == gold, head
+    tagged = flat(events.decode_gold(tokenizer, s, classes, 64, head="crf"))
+    assert set(tagged) < set(gold)  # one tag per token loses an overlapping argument
     _, lost, _ = events.make_examples(tokenizer, s, classes, 64)
-    assert len(gold - tagged) == len(lost)
+    assert len(set(gold) - set(tagged)) == len(lost)
+
+
+def test_trigger_head_keeps_two_events_of_one_type_apart(tokenizer, classes):
+    decoded = events.decode_gold(tokenizer, SAME_TYPE, classes, 64, head="trigger")
+    assert sorted(decoded) == sorted([
+        ("竞赛行为-胜负", "击败", [("时间", "9月9日"), ("赛事名称", "世锦赛"), ("胜者", "湖人队"), ("败者", "火箭队")]),
+        ("竞赛行为-胜负", "战胜", [("时间", "9月9日"), ("赛事名称", "世锦赛"), ("胜者", "热火队"), ("败者", "勇士队")])])
+    merged = events.decode_gold(tokenizer, SAME_TYPE, classes, 64, head="span")
+    assert len(merged) == 1 and len(flat(merged)) == 6  # one event: the shared time and match once
+    gold = [{"id": "1", "event_list": [{"event_type": t, "arguments": [{"role": r, "argument": v} for r, _, v in a]}
+                                       for t, a in ((e["event_type"], e["arguments"]) for e in SAME_TYPE["events"])]}]
+    scored = {head: duee_scores(gold, [{"id": "1", "event_list": events.event_list(
+        events.decode_gold(tokenizer, SAME_TYPE, classes, 64, head=head))}])["recall"] for head in ("trigger", "span")}
+    assert scored == {"trigger": 1.0, "span": 0.75}
 
 
 def test_argument_cut_by_a_window_border_is_read_from_the_next_window(tokenizer, classes):
     filler = "这是一段没有事件的说明文字。" * 5
-    s = sentence(filler + "昨日，北京火车站发生爆炸。" + filler, ("灾害/意外-爆炸", "地点", "北京火车站"),
-                 ("灾害/意外-爆炸", "时间", "昨日"))
+    s = event_sentence(filler + "昨日，北京火车站发生爆炸。" + filler,
+                       ("灾害/意外-爆炸", "爆炸", [("地点", "北京火车站"), ("时间", "昨日")]))
     tokens = len(tokenizer.tokenize(s["text"])) - 2
-    for maxlen in (16, 20, 24, 30):  # window borders at many places, some inside the arguments
+    for maxlen in (16, 20, 24, 30, 34):  # window borders at many places, some inside the arguments
         examples, _, _ = events.make_examples(tokenizer, s, classes, maxlen)
         assert len(examples) > 2 and tokens > maxlen
         for head in ("span", "crf"):
-            assert sorted(events.decode_gold(tokenizer, s, classes, maxlen, head=head)) == sorted(
-                (t, r, v) for t, r, _, v in s["arguments"]), (maxlen, head)
+            assert flat(events.decode_gold(tokenizer, s, classes, maxlen, head=head)) == gold_of(s), (maxlen, head)
+        # the trigger head reads an argument from a window that holds it whole with its trigger: sure when
+        # the two lie within half a window (here 12 tokens from 昨日 to 爆炸)
+        trigger_head = flat(events.decode_gold(tokenizer, s, classes, maxlen, head="trigger"))
+        assert set(trigger_head) <= set(gold_of(s))
+        if (maxlen - 2) // 2 >= 12:
+            assert trigger_head == gold_of(s), maxlen
 
 
 def test_round_trip_of_the_sample_and_the_hard_data(sample_dir, hard_dir, tokenizer):
-    for directory, tok in ((sample_dir, tokenizer), (hard_dir, tokenizer)):
+    for directory in (sample_dir, hard_dir):
         path = directory / "event_extraction"
         classes = events.Classes.from_schema(load_duee_schema(str(path / "event_schema.json")))
+        sentences = load_duee(str(path / "dev.json"), None, report=False)
         recall = {}
-        for head in ("span", "crf"):
-            found = total = 0
-            for s in load_duee(str(path / "dev.json"), None, report=False):
-                gold = {(t, r, v) for t, r, _, v in s["arguments"]}
-                decoded = set(events.decode_gold(tok, s, classes, 128, head=head))
-                assert decoded <= gold  # nothing invented
-                found, total = found + len(decoded), total + len(gold)
-            recall[head] = found / total
-        assert recall["span"] == 1.0 and recall["crf"] < 1.0, recall
+        for head in ("trigger", "span", "crf"):
+            decoded = [events.decode_gold(tokenizer, s, classes, 128, head=head) for s in sentences]
+            for s, d in zip(sentences, decoded):
+                assert set(flat(d)) <= set(gold_of(s))  # nothing invented
+            scores = duee_scores(sentences, [{"id": s["id"], "event_list": events.event_list(d)}
+                                             for s, d in zip(sentences, decoded)])
+            assert scores["precision"] == 1.0
+            recall[head] = scores["recall"]
+        if directory == hard_dir:  # overlapping arguments (about 10%), events of one type sharing arguments (5%)
+            assert recall["trigger"] >= 0.99 and recall["crf"] < recall["span"] < recall["trigger"], recall
+        else:
+            assert recall["trigger"] == recall["span"] == 1.0 and recall["crf"] < 1.0, recall
+
+
+def test_class_crf_likelihood_and_decoding_equal_brute_force():
+    from common.env import tf
+
+    rng = np.random.default_rng(3)
+    b, t, c = 2, 5, 3
+    emissions = rng.normal(size=(b, t, c, 3)).astype("float32")
+    trans = rng.normal(size=(c, 3, 3)).astype("float32")
+    tags = rng.integers(0, 3, size=(b, t, c))
+    tags[:, 0] = 0
+    tags[tags == 2] = 1  # every path starts its spans with B: a valid path
+    lengths = np.array([5, 3])
+    mask = np.arange(t)[None] < lengths[:, None]
+    nll = events.class_crf_nll(tf.constant(emissions), tf.constant(tags), tf.constant(mask), tf.constant(trans)).numpy()
+    allowed = lambda path: path[0] != 2 and all(not (x == 0 and y == 2) for x, y in zip(path, path[1:]))  # noqa: E731
+    for k in range(b):
+        n = lengths[k]
+        for cls in range(c):
+            score = lambda path: (sum(emissions[k, i, cls, y] for i, y in enumerate(path))  # noqa: E731
+                                  + sum(trans[cls, x, y] for x, y in zip(path, path[1:])))
+            paths = [p for p in itertools.product(range(3), repeat=n) if allowed(p)]
+            log_z = np.logaddexp.reduce([score(p) for p in paths])
+            assert nll[k, cls] == pytest.approx(log_z - score(tuple(tags[k, :n, cls])), rel=1e-4, abs=1e-4)
+            best = max((p for p in paths if p[0] == 0), key=score)  # [CLS] is O
+            found, _ = events.decode_class_crf(emissions[k, :n], n - 2, trans, [cls])
+            expected = [(cls, f + 1, l + 1) for _, f, l in events.tag_spans(best[1:n - 1])]
+            assert found == expected
 
 
 def test_span_loss_equals_the_dense_multilabel_cross_entropy():

@@ -1,0 +1,28 @@
+"""The hard event data holds what the official dev file holds: overlapping arguments, several events of one type
+sharing arguments, and every event's trigger."""
+import collections
+import json
+
+
+def test_hard_event_data_has_the_official_rates(hard_dir):
+    rows = [json.loads(line) for line in open(hard_dir / "event_extraction" / "train.json", encoding="utf-8")]
+    arguments = repeated = overlapping = same_type = 0
+    for row in rows:
+        text, spans, seen = row["text"], [], collections.Counter()
+        types = collections.Counter(e["event_type"] for e in row["event_list"])
+        same_type += max(types.values(), default=0) > 1
+        for e in row["event_list"]:
+            start = e["trigger_start_index"]
+            assert e["trigger"] and text[start:start + len(e["trigger"])] == e["trigger"], (text, e)
+            for a in e["arguments"]:
+                arguments += 1
+                seen[(e["event_type"], a["role"], a["argument"])] += 1
+                spans.append((a["argument_start_index"], a["argument_start_index"] + len(a["argument"]),
+                              e["event_type"], a["role"]))
+        repeated += sum(n for n in seen.values() if n > 1)
+        overlapping += sum(any(other != span and span[0] < other[1] and other[0] < span[1] for other in spans)
+                           for span in spans)
+    # the official DuEE 1.0 dev file: 4.7% of the arguments repeat in another event of their type, 11.1% overlap
+    assert 0.03 <= repeated / arguments <= 0.08, repeated / arguments
+    assert 0.08 <= overlapping / arguments <= 0.15, overlapping / arguments
+    assert 0.03 <= same_type / len(rows) <= 0.15, same_type / len(rows)

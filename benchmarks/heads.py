@@ -1,14 +1,12 @@
-"""Event extraction heads side by side: span against CRF (and MEMM), speed, memory and dev F1.
+"""Event extraction heads side by side (trigger, span, CRF, MEMM): training and prediction speed, memory.
 
-    python -m benchmarks heads [--models tiny base] [--rounds 5] [--quality-epochs 6]
+    python -m benchmarks heads [--models tiny base] [--rounds 5]
 
 speed:   training tokens/s and prediction examples/s of each head, same encoder weights and data,
          the heads timed in turns (one step or one prediction pass each per round, median over rounds)
 memory:  activation memory per example of a training step with the real DuEE schema (217 classes)
          at maxlen 256: the slope of a fresh process's peak memory over batch size
-quality: dev F1 of each head trained on the sample data and on the hard data (overlapping
-         arguments, common.hard_data), same seed and epochs
-Results: outputs/bench/heads.json.
+What each head learns is measured by `python -m benchmarks learning`. Results: outputs/bench/heads.json.
 """
 import argparse
 import json
@@ -19,11 +17,10 @@ import sys
 
 import numpy as np
 
-from common import env  # noqa: F401
-from benchmarks.helpers import BASE, OUT, ROOT, SCHEMAS, TrackBench, base_bert_files, timed, train
-from pipeline import TINY_SETTINGS, embedded_default
+from benchmarks.helpers import BASE, OUT, ROOT, SCHEMAS, TrackBench, base_bert_files, timed
+from event_extraction.events import HEADS
+from pipeline import embedded_default
 
-HEADS = ("span", "crf", "memm")
 TRACK = "event_extraction"
 
 
@@ -31,22 +28,19 @@ def speed(bert_files, data_dir, maxlen, rounds, batch_size, n_predict, log=print
     from common.training import Batches
 
     benches = {head: TrackBench(TRACK, data_dir, bert_files, maxlen, head=head) for head in HEADS}
-    encoder = [w for w in benches["span"].model.weights if not w.name.startswith(("span", "emissions", "crf", "memm"))]
-    values = [w.numpy() for w in encoder]
+    first = benches[HEADS[0]]
     for bench in benches.values():  # the same encoder weights under every head
-        names = {w.name: w for w in bench.model.weights}
-        for w, v in zip(encoder, values):
-            names[w.name].assign(v)
-    first = benches["span"]
+        for w, v in zip(bench.encoder_weights, first.encoder_weights):
+            w.assign(v)
     batches = {head: Batches(b.examples, batch_size, b.collate, length=b.length, seed=0) for head, b in benches.items()}
     trainers = {head: benches[head].trainer(batches[head]) for head in HEADS}
     for head, trainer in trainers.items():
         for i in range(rounds):
             trainer.step(batches[head][i])  # trace every length
-    times, tokens = {h: [] for h in HEADS}, []
+    times, tokens = {h: [] for h in HEADS}, {h: [] for h in HEADS}
     for i in range(rounds):
-        tokens.append(int((batches["span"][i]["Input-Token"] > 0).sum()))
         for head, trainer in trainers.items():
+            tokens[head].append(int((batches[head][i]["Input-Token"] > 0).sum()))
             _, seconds = timed(lambda: trainer.step(batches[head][i]))
             times[head].append(seconds)
     predictors = {head: b.predictor(32) for head, b in benches.items()}
@@ -60,9 +54,9 @@ def speed(bert_files, data_dir, maxlen, rounds, batch_size, n_predict, log=print
             predict_times[head].append(seconds)
     results = {}
     for head in HEADS:
-        results[head] = {"train_tokens_per_s": float(np.mean(tokens) / np.median(times[head])),
+        results[head] = {"train_tokens_per_s": float(np.median(np.array(tokens[head]) / np.array(times[head]))),
                          "predict_examples_per_s": float(len(inputs) / np.median(predict_times[head]))}
-        log(f"  {head:5s} train {results[head]['train_tokens_per_s']:8.0f} tok/s  "
+        log(f"  {head:7s} train {results[head]['train_tokens_per_s']:8.0f} tok/s  "
             f"predict {results[head]['predict_examples_per_s']:7.1f} ex/s")
     return results
 
@@ -79,16 +73,23 @@ def measure_memory(head, batch_size, maxlen, config_dir):
     with open(config, encoding="utf-8") as f:
         vocab_size = json.load(f)["vocab_size"]
     model = events.build_model(build_bert(BertFiles(config, None, None), load_weights=False), classes, head,
-                               max_span_len=32, prior=1e-5)[0]
+                               max_span_len=32, prior=1e-5).train
     rng = np.random.default_rng(0)
     examples = []
-    for _ in range(batch_size):
+    for _ in range(batch_size):  # an event every 40 tokens: its trigger, then 3 arguments
         ids = [2] + rng.integers(5, vocab_size, maxlen - 2).tolist() + [3]
-        spans = [(int(rng.integers(len(classes))), s, s + int(rng.integers(1, 6))) for s in range(5, maxlen - 10, 40)]
+        spans, event_spans = [], {}
+        for s in range(5, maxlen - 40, 40):
+            t = int(rng.integers(len(classes.types)))
+            arguments = [(int(rng.choice(classes.type_classes[t])), s + 4 + 8 * k, s + 8 + 8 * k) for k in range(3)]
+            event_spans[(t, s, s + 1)] = arguments
+            spans += arguments
         tags, _ = events.tag_sequence(maxlen - 2, [(c, f - 1, l - 1) for c, f, l in spans])
-        examples.append(events.Example(ids, spans, np.concatenate([[0], tags, [0]]).astype("int32"), False, False))
+        examples.append(events.Example(ids, spans, np.concatenate([[0], tags, [0]]).astype("int32"), False, False,
+                                       event_spans))
     trainer = Trainer(model, make_optimizer(1e-5, 100), None, 1, None, "/tmp", chief=False)
-    batch = events.collate(examples, head)
+    batch = events.collate(events.trigger_rows(examples)[:batch_size] if head == "trigger" else examples, head,
+                           classes)
     trainer.step(batch)
     trainer.step(batch)
     return {"head": head, "batch_size": batch_size, "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
@@ -106,29 +107,16 @@ def memory(config_dir, batch_sizes, maxlen, log=print):
             points.append((b, json.loads(result.stdout.strip().splitlines()[-1])["peak_bytes"]))
         slope = float(np.polyfit(*np.array(points, float).T, 1)[0])
         rows[head] = {"points": points, "activation_mib_per_example": slope / 2 ** 20}
-        log(f"  {head:5s} {rows[head]['activation_mib_per_example']:.1f} MiB per example")
+        log(f"  {head:7s} {rows[head]['activation_mib_per_example']:.1f} MiB per example")
     return rows
-
-
-def quality(data_dir, bert_dir, epochs, out, settings, label):
-
-    scores = {}
-    for head in HEADS:
-        model_dir = os.path.join(out, "heads_quality", label, head)
-        records = train(TRACK, data_dir, bert_dir, model_dir, dict(settings, epochs=epochs), ["--head", head])
-        best = max(records, key=lambda r: r["dev_f1"])
-        scores[head] = {"dev_f1": best["dev_f1"], "dev_recall": best["dev_recall"], "epoch": best["epoch"]}
-        print(f"  {label} {head:5s} dev F1 {best['dev_f1']:.4f} (recall {best['dev_recall']:.4f})", flush=True)
-    return scores
 
 
 def main(argv=None):
     from common.bert import BertFiles
-    from synthetic.hard_data import write_hard_data
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
-    p.add_argument("--parts", nargs="+", choices=["speed", "memory", "quality"], default=["speed", "memory", "quality"])
+    p.add_argument("--parts", nargs="+", choices=["speed", "memory"], default=["speed", "memory"])
     p.add_argument("--models", nargs="+", choices=["tiny", "base"], default=["tiny", "base"])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=16)
@@ -138,7 +126,6 @@ def main(argv=None):
     p.add_argument("--memory-batch-sizes", type=int, nargs="+", default=None,
                    help="default: 8 16 32 for the tiny model, 8 12 16 for the base-shaped one (a peak that "
                         "building the model does not hide)")
-    p.add_argument("--quality-epochs", type=int, default=6, help="0: skip the dev F1 comparison")
     p.add_argument("--out", default=OUT)
     args = p.parse_args(argv)
     if args.child:
@@ -148,7 +135,7 @@ def main(argv=None):
     sample, tiny = embedded_default(os.path.join(ROOT, "outputs"))
     files = {"tiny": BertFiles.from_dir(tiny), "base": base_bert_files(tiny, os.path.join(args.out, "base_bert"))}
     path = os.path.join(args.out, "heads.json")
-    results = {"speed": {}, "memory": {}, "quality": {}}
+    results = {"speed": {}, "memory": {}}
     if os.path.isfile(path):  # parts not run this time keep their earlier results
         with open(path, encoding="utf-8") as f:
             results.update(json.load(f))
@@ -169,17 +156,6 @@ def main(argv=None):
         print(f"[{model}] memory (maxlen {args.memory_maxlen}, real schema)", flush=True)
         sizes = args.memory_batch_sizes or ([8, 16, 32] if model == "tiny" else [8, 12, 16])
         results["memory"][model] = memory(config_dir, sizes, args.memory_maxlen)
-    if "quality" in args.parts and args.quality_epochs:
-        hard = os.path.join(args.out, "learning", "data")
-        if not os.path.isdir(os.path.join(hard, TRACK)):
-            write_hard_data(hard)
-        print("quality", flush=True)
-        settings = dict(TINY_SETTINGS[TRACK])
-        results["quality"]["sample"] = quality(os.path.join(sample, TRACK), tiny, args.quality_epochs, args.out,
-                                               settings, "sample")
-        hard_bert = os.path.join(args.out, "learning", "tiny_bert")
-        results["quality"]["hard"] = quality(os.path.join(hard, TRACK), hard_bert if os.path.isdir(hard_bert) else tiny,
-                                             args.quality_epochs, args.out, settings, "hard")
     os.makedirs(args.out, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 
-from common import env  # noqa: F401  (prepares TensorFlow before anything imports it)
 from common.data import TRACKS  # noqa: F401  (re-exported for the benchmarks)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,6 +67,7 @@ class TrackBench:
         self.track, self.maxlen, self.head = track, maxlen, head
         self.tokenizer = load_tokenizer(bert_files.vocab)
         bert = build_bert(bert_files, load_weights=bert_files.checkpoint is not None, recompute=recompute)
+        self.encoder_weights = bert.model.weights
         getattr(self, "_setup_" + track)(data_dir, bert, np.random.default_rng(seed))
 
     def _setup_relation_extraction(self, data_dir, bert, rng):
@@ -97,18 +97,25 @@ class TrackBench:
         schema = load_duee_schema(files["schema"])
         classes = events.Classes.from_schema(schema)
         train, dev = load_duee(files["train"], schema, report=False), load_duee(files["dev"], report=False)
-        self.examples = [ex for s in train for ex in events.make_examples(self.tokenizer, s, classes, self.maxlen)[0]]
-        head = self.head or "span"
-        max_span_len, max_spans = events.span_limits(self.examples)
-        self.model, predict_model, transitions = events.build_model(
-            bert, classes, head, max_span_len=max_span_len,
-            prior=events.span_prior(self.examples, len(classes), max_span_len))
+        windows = [ex for s in train for ex in events.make_examples(self.tokenizer, s, classes, self.maxlen)[0]]
+        head = self.head or "trigger"
+        max_span_len, max_spans = events.span_limits(windows)
+        if head == "trigger":
+            self.examples = events.trigger_rows(windows)
+            prior, self.length = events.trigger_priors(self.examples, classes), lambda row: len(row[0].token_ids)
+        else:
+            self.examples = windows
+            prior, self.length = events.span_prior(windows, len(classes), max_span_len), lambda e: len(e.token_ids)
+        models = events.build_model(bert, classes, head, events.HEAD_LR_MULTIPLIERS[head], max_span_len, prior)
+        self.model = models.train
         self.inputs = [s["text"] for s in dev]
-        self.predictor = lambda batch_size: events.Predictor(self.tokenizer, predict_model, classes, head, self.maxlen,
-                                                             batch_size=batch_size, transitions=transitions,
-                                                             max_span_len=max_span_len, max_spans=max_spans)
-        self.model_calls = {"model": predict_model}
-        self.length, self.collate = lambda e: len(e.token_ids), lambda b: events.collate(b, head)
+        self.predictor = lambda batch_size: events.Predictor(self.tokenizer, models, classes, head, self.maxlen,
+                                                             batch_size=batch_size, max_span_len=max_span_len,
+                                                             max_spans=max_spans, trigger_caps=events.trigger_caps(windows))
+        self.model_calls = {"model": models.predict}
+        if head == "trigger":
+            self.model_calls["arguments"] = models.arguments
+        self.collate = lambda b: events.collate(b, head, classes)
 
     def _setup_reading_comprehension(self, data_dir, bert, rng):
         from common.data import find_data_files, load_dureader

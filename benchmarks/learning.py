@@ -1,29 +1,35 @@
-"""Learning curves: dev F1 after every epoch of each track's default recipe and of variants, side by side.
+"""Learning against the real 2020 design: dev F1 after every epoch and held-out test F1 of each track's
+default recipe and of one-change variants, on two sets, in two regimes.
 
-    python -m benchmarks learning [--regimes random pretrained] [--tracks ...] [--variants NAME ...]
-                                    [--seeds 42 43] [--epochs 6]
+    python -m benchmarks learning [--sets yardstick hard] [--regimes random pretrained] [--tracks ...]
+                                  [--variants NAME ...] [--seeds 42 43] [--hard-seeds 42] [--epochs 6]
 
-Every run is the track's own train.py (then predict.py on a held-out test file
-with gold), on the hard LIC-format data of synthetic.hard_data, with one of two
-small BERTs:
+Sets:
+  yardstick  synthetic/yardstick (a copy of the project's calibrated learning set): LIC-format data (the
+             real DuIE 2.0 schema, a DuEE-style schema, DuReader-style contexts), a tiny Google-format BERT
+             and the same BERT after a short masked-LM pretraining, and the measured dev F1 per epoch and
+             test F1 of the 2020 single-file bert4keras baselines on it: the reference row of every table.
+  hard       synthetic.hard_data at HARD_SIZES: the real DuIE schema (48 predicates, complex objects) and
+             the real DuEE schema (65 event types, 217 roles; overlapping arguments, events of one type
+             sharing arguments), DuReader-style long contexts; a tiny BERT of its vocabulary and a copy
+             pretrained on other generated texts (synthetic.pretrain). No recorded reference.
+Regimes: random (the random BERT at learning rate 1e-3: everything learns from scratch) and pretrained
+(the pretrained BERT at 3e-4: the regime of real use). Batch size and maxlen per track are those the
+2020 design ran with on the yardstick (relation extraction 16 / 256, event extraction 32 / 128, reading
+comprehension 32 / 256), 6 epochs.
 
-random      the tiny BERT of synthetic.tiny_bert, random weights, learning rate 1e-3 (everything
-            learns from scratch, as in the side-by-side trial that found the stall)
-pretrained  the same BERT after a few CPU minutes of masked-LM pretraining on other generated
-            texts (synthetic.pretrain), fine-tuned at a BERT-like learning rate: the regime of real use
-
-Variants change one thing against the default (or, for "lic2020", re-create the
-2020 single-file baselines' design); the pretrained regime runs the variants of
-PRETRAINED_VARIANTS unless --variants names others. Runs already done with the same
-code (their record on disk) are reused, so an interrupted benchmark continues where it
-stopped.
-Results: outputs/bench/learning.json, a table, and outputs/bench/learning.png.
+Every run is the track's own train.py, then predict.py on the held-out test file, scored with the
+official metric. Runs already done with the same code (their record on disk) are reused, so an
+interrupted benchmark continues where it stopped. The pretrained regime and the hard set run the
+variants of FEW_VARIANTS unless --variants names others.
+Results: outputs/bench/learning.json, learning.md (the README's tables), learning.png and docs/learning.png.
 """
 import argparse
 import glob
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -32,17 +38,20 @@ import numpy as np
 
 from benchmarks.helpers import OUT, ROOT, TRACKS, train
 
-REGIMES = {
-    "random": {"learning_rate": 1e-3, "batch_size": 16},
-    # 3e-4 is in the learning-rate grid Google gives for fine-tuning its small BERTs (1e-4 .. 3e-4 for 2 layers)
-    "pretrained": {"learning_rate": 3e-4, "batch_size": 16},
-}
-# variant -> extra train.py arguments; "default" is the track's train.py as it ships (so every other
-# variant changes one thing against it, except "lic2020", the 2020 single-file baselines' design)
+YARDSTICK = os.path.join(ROOT, "synthetic", "yardstick")
+# train, dev, test items per track: enough for the best design to pass dev F1 0.5 in 6 epochs with the pretrained BERT
+HARD_SIZES = {"relation_extraction": (6000, 300, 300), "event_extraction": (3000, 300, 300),
+              "reading_comprehension": (3000, 300, 300)}
+REGIMES = {"random": {"learning_rate": 1e-3, "bert": "bert"},
+           "pretrained": {"learning_rate": 3e-4, "bert": "bert_pretrained"}}
+SETTINGS = {"relation_extraction": {"batch_size": 16, "maxlen": 256},
+            "event_extraction": {"batch_size": 32, "maxlen": 128},
+            "reading_comprehension": {"batch_size": 32, "maxlen": 256}}
+YARDSTICK_NAMES = {"relation_extraction": "ie", "event_extraction": "ee", "reading_comprehension": "rc"}
+# variant -> extra train.py arguments; "default" is train.py as it ships, every other one changes one thing
 VARIANTS = {
     "relation_extraction": {
         "default": [],
-        "lic2020": ["--head", "lic2020", "--schedule", "constant", "--clip-norm", "0"],
         "constant": ["--schedule", "constant"],
         "warmup-linear": ["--schedule", "warmup-linear"],
         "no-clip": ["--clip-norm", "0"],
@@ -55,44 +64,67 @@ VARIANTS = {
     },
     "event_extraction": {
         "default": [],
-        "lic2020": ["--head", "crf", "--schedule", "constant", "--clip-norm", "0", "--head-lr-multiplier", "1000"],
+        "span": ["--head", "span"],
         "crf": ["--head", "crf"],
         "memm": ["--head", "memm"],
+        "head-lr-x1": ["--head-lr-multiplier", "1"],
         "constant": ["--schedule", "constant"],
         "warmup-linear": ["--schedule", "warmup-linear"],
-        "head-lr-x1": ["--head-lr-multiplier", "1"],
+        "no-clip": ["--clip-norm", "0"],
     },
     "reading_comprehension": {
         "default": [],
-        "lic2020": ["--windows", "first", "--maxlen", "256", "--max-answer-len", "16", "--schedule", "constant",
-                    "--clip-norm", "0"],
         "constant": ["--schedule", "constant"],
         "warmup-linear": ["--schedule", "warmup-linear"],
+        "no-clip": ["--clip-norm", "0"],
         "negatives-0": ["--negative-share", "0"],
+        "head-lr-x1": ["--head-lr-multiplier", "1"],
         "maxlen-512": ["--maxlen", "512"],
+        "first-window": ["--windows", "first"],
     },
 }
-# the pretrained regime checks the decisions that matter for real use (the recipe and the head) on fewer variants
-PRETRAINED_VARIANTS = {"relation_extraction": ["default", "lic2020", "warmup-linear"],
-                       "event_extraction": ["default", "lic2020"],
-                       "reading_comprehension": ["default", "lic2020"]}
-SUBMISSION = {"relation_extraction": "test_predictions.json", "event_extraction": "test_predictions.json",
-              "reading_comprehension": "test_predictions.json"}
-TEST_FILE = {"relation_extraction": "test1_data.json", "event_extraction": "test1.json",
-             "reading_comprehension": "test1.json"}
+FEW_VARIANTS = {"relation_extraction": ["default", "warmup-linear", "no-clip"],
+                "event_extraction": ["default", "span", "crf"],
+                "reading_comprehension": ["default", "head-lr-x1", "constant"]}
+# the code a run's result depends on: a run recorded with other code is run again
+SOURCES = ["common/training.py", "common/cli.py", "common/losses.py", "common/heads.py", "common/pointers.py",
+           "common/recompute.py", "common/bert.py", "common/checkpoints.py", "common/data.py",
+           "common/tokenization.py", "common/windows.py", "common/metrics.py",
+           "relation_extraction/train.py", "relation_extraction/spo.py", "event_extraction/train.py",
+           "event_extraction/events.py", "reading_comprehension/train.py", "reading_comprehension/spans.py"]
 
 
-def prepare(out, pretrain_steps, log=print):
-    """The hard data (train/dev/test), a tiny BERT and its pretrained copy, made once under `out`."""
+def code_fingerprint():
+    digest = hashlib.sha1()
+    for path in SOURCES:
+        with open(os.path.join(ROOT, path), "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()[:12]
+
+
+def reference():
+    """The 2020 design's recorded numbers on the yardstick: {track: {regime: {"dev_f1": [...], "test_f1": x}}}."""
+    with open(os.path.join(YARDSTICK, "results.json"), encoding="utf-8") as f:
+        recorded = json.load(f)
+    return {track: {regime: {"dev_f1": recorded[name][regime]["anchor"]["dev_f1_per_epoch"],
+                             "test_f1": recorded[name][regime]["anchor"]["test"].get(
+                                 "f1", recorded[name][regime]["anchor"]["test"].get("F1"))}
+                    for regime in REGIMES}
+            for track, name in YARDSTICK_NAMES.items()}
+
+
+def prepare_hard(out, pretrain_steps, log=print):
+    """The hard data, a tiny BERT of its vocabulary and its pretrained copy, made once under `out`."""
     from synthetic.hard_data import write_hard_data
     from synthetic.pretrain import pretrain
     from synthetic.sample_data import write_sample_data
     from synthetic.tiny_bert import texts_of_files, write_tiny_bert
 
     data, corpus = os.path.join(out, "data"), os.path.join(out, "corpus")
-    random_bert, pretrained_bert = os.path.join(out, "tiny_bert"), os.path.join(out, "tiny_bert_pretrained")
+    random_bert, pretrained_bert = os.path.join(out, "bert"), os.path.join(out, "bert_pretrained")
     if not os.path.isfile(os.path.join(data, "done")):
-        write_hard_data(data)
+        for track, sizes in HARD_SIZES.items():
+            write_hard_data(data, sizes=sizes, tracks=(track,))
         write_hard_data(corpus, seed=1001, sizes=(4000, 10, 10))  # pretraining texts, none of the bench's
         write_sample_data(os.path.join(corpus, "sample"))
         open(os.path.join(data, "done"), "w").close()
@@ -106,22 +138,20 @@ def prepare(out, pretrain_steps, log=print):
         log(f"pretraining the tiny BERT ({pretrain_steps} steps of masked LM on {len(texts)} texts)")
         first, last = pretrain(random_bert, texts, pretrained_bert, steps=pretrain_steps, log=log)
         log(f"masked-LM loss {first:.2f} -> {last:.2f}")
-    return data, {"random": random_bert, "pretrained": pretrained_bert}
+    return {track: os.path.join(data, track) for track in TRACKS}, {"random": random_bert,
+                                                                     "pretrained": pretrained_bert}
 
 
-# the code a run's result depends on: a run recorded with other code is run again
-SOURCES = ["common/training.py", "common/cli.py", "common/losses.py", "common/heads.py", "common/recompute.py",
-           "common/bert.py", "common/data.py", "common/tokenization.py", "common/windows.py", "common/metrics.py",
-           "relation_extraction/train.py", "relation_extraction/spo.py", "event_extraction/train.py",
-           "event_extraction/events.py", "reading_comprehension/train.py", "reading_comprehension/spans.py"]
+def yardstick():
+    return ({track: os.path.join(YARDSTICK, "data", name) for track, name in YARDSTICK_NAMES.items()},
+            {regime: os.path.join(YARDSTICK, r["bert"]) for regime, r in REGIMES.items()})
 
 
-def code_fingerprint():
-    digest = hashlib.sha1()
-    for path in SOURCES:
-        with open(os.path.join(ROOT, path), "rb") as f:
-            digest.update(f.read())
-    return digest.hexdigest()[:12]
+def test_files(data_dir):
+    """(the test file to predict, its gold): the yardstick keeps the gold apart; the hard set's test files hold it."""
+    test = sorted(glob.glob(os.path.join(data_dir, "test1*.json")))[0]
+    gold = os.path.join(data_dir, "test_gold.json")
+    return test, gold if os.path.isfile(gold) else test
 
 
 def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, timeout):
@@ -136,118 +166,155 @@ def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, t
         if record.get("code") == fingerprint and record.get("epochs") == epochs:
             return record
     started = time.time()
-    recipe = {"epochs": epochs, "seed": seed, "learning_rate": settings["learning_rate"],
-              "batch_size": settings["batch_size"]}
-    history = train(track, data_dir, bert_dir, out_dir, recipe, extra, timeout)
+    history = train(track, data_dir, bert_dir, out_dir, dict(settings, epochs=epochs, seed=seed), extra, timeout)
     train_seconds = time.time() - started
-    test = os.path.join(data_dir, TEST_FILE[track])
-    predictions = os.path.join(out_dir, SUBMISSION[track])
+    test, gold = test_files(data_dir)
+    predictions = os.path.join(out_dir, "test_predictions.json")
     result = subprocess.run([sys.executable, f"{track}/predict.py", "--model-dir", out_dir, "--input", test,
                              "--output", predictions], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"predict of {out_dir} failed:\n{result.stderr[-3000:]}")
     best = max(history, key=lambda r: r["dev_f1"])
     record = {"track": track, "seed": seed, "args": extra, "code": fingerprint, "epochs": epochs,
-              "dev_f1": [r["dev_f1"] for r in history],
-              "loss": [r["loss"] for r in history], "best_epoch": best["epoch"], "best_dev_f1": best["dev_f1"],
-              "test": score(track, test, predictions), "seconds": round(train_seconds)}
+              "dev_f1": [r["dev_f1"] for r in history], "loss": [r["loss"] for r in history],
+              "best_epoch": best["epoch"], "best_dev_f1": best["dev_f1"], "test": score(track, gold, predictions),
+              "seconds": round(train_seconds)}
     with open(record_path, "w", encoding="utf-8") as f:
         json.dump(record, f, indent=2)
     return record
 
 
 def summarize(runs):
-    """Per regime, track and variant: mean dev curve, mean best dev and test F1 (and each seed's)."""
+    """{set: {regime: {track: {variant: mean dev curve, mean best dev, test F1 mean and per seed}}}}."""
     summary = {}
     for r in runs:
-        entry = summary.setdefault(r["regime"], {}).setdefault(r["track"], {}).setdefault(
-            r["variant"], {"dev_curves": [], "best_dev": [], "test_f1": []})
+        entry = summary.setdefault(r["set"], {}).setdefault(r["regime"], {}).setdefault(r["track"], {}).setdefault(
+            r["variant"], {"dev_curves": [], "best_dev": [], "test_f1": [], "seeds": []})
         entry["dev_curves"].append(r["dev_f1"])
         entry["best_dev"].append(r["best_dev_f1"])
         entry["test_f1"].append(r["test"]["f1"])
-    for tracks in summary.values():
-        for variants in tracks.values():
-            for entry in variants.values():
-                length = min(map(len, entry["dev_curves"]))
-                entry["dev_curve_mean"] = np.mean([c[:length] for c in entry["dev_curves"]], 0).round(4).tolist()
-                entry["best_dev_mean"] = round(float(np.mean(entry["best_dev"])), 4)
-                entry["test_f1_mean"] = round(float(np.mean(entry["test_f1"])), 4)
+        entry["seeds"].append(r["seed"])
+    for regimes in summary.values():
+        for tracks in regimes.values():
+            for variants in tracks.values():
+                for entry in variants.values():
+                    length = min(map(len, entry["dev_curves"]))
+                    entry["dev_curve_mean"] = np.mean([c[:length] for c in entry["dev_curves"]], 0).round(4).tolist()
+                    entry["best_dev_mean"] = round(float(np.mean(entry["best_dev"])), 4)
+                    entry["test_f1_mean"] = round(float(np.mean(entry["test_f1"])), 4)
     return summary
 
 
-def print_table(summary):
-    for regime, tracks in summary.items():
-        for track, variants in tracks.items():
-            print(f"\n[{regime}] {track}: dev F1 per epoch (mean over seeds), best dev, held-out test F1 (per seed)")
-            for name, e in sorted(variants.items(), key=lambda kv: (kv[0] != "default", kv[0] != "lic2020", kv[0])):
-                curve = " ".join(f"{v:.3f}" for v in e["dev_curve_mean"])
-                seeds = ", ".join(f"{v:.3f}" for v in e["test_f1"])
-                print(f"  {name:20s} {curve} | best {e['best_dev_mean']:.3f} | test {e['test_f1_mean']:.3f} ({seeds})")
+def fmt(track, value):
+    return f"{value:.1f}" if track == "reading_comprehension" else f"{value:.3f}"
 
 
-def plot(summary, path):
+def tables(summary, recorded):
+    """Markdown tables: per set, regime and track, the 2020 design's recorded row, then ours."""
+    lines = []
+    for set_name, regimes in summary.items():
+        for regime, tracks in regimes.items():
+            for track in TRACKS:
+                if track not in tracks:
+                    continue
+                lines += [f"\n{track}, {set_name}, {regime} BERT:\n",
+                          "| variant | dev F1 per epoch (mean of the seeds) | best dev | test F1 (seeds) |",
+                          "|---|---|---|---|"]
+                if set_name == "yardstick":
+                    ref = recorded[track][regime]
+                    lines.append(f"| **2020 design (recorded)** | {' '.join(fmt(track, v) for v in ref['dev_f1'])} | "
+                                 f"{fmt(track, max(ref['dev_f1']))} | **{fmt(track, ref['test_f1'])}** |")
+                order = sorted(tracks[track].items(), key=lambda kv: (kv[0] != "default", kv[0]))
+                for name, e in order:
+                    seeds = ", ".join(fmt(track, v) for v in e["test_f1"])
+                    lines.append(f"| {name} | {' '.join(fmt(track, v) for v in e['dev_curve_mean'])} | "
+                                 f"{fmt(track, e['best_dev_mean'])} | {fmt(track, e['test_f1_mean'])} ({seeds}) |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(summary, recorded, paths):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    regimes = list(summary)
-    tracks = [t for t in TRACKS if any(t in summary[r] for r in regimes)]
-    fig, axes = plt.subplots(len(regimes), len(tracks), figsize=(5.5 * len(tracks), 4 * len(regimes)), squeeze=False)
-    for i, regime in enumerate(regimes):
-        for j, track in enumerate(tracks):
+    rows = [(s, r) for s, regimes in summary.items() for r in regimes]
+    fig, axes = plt.subplots(len(rows), len(TRACKS), figsize=(5.5 * len(TRACKS), 3.6 * len(rows)), squeeze=False)
+    for i, (set_name, regime) in enumerate(rows):
+        for j, track in enumerate(TRACKS):
             ax = axes[i][j]
-            for name, e in sorted(summary[regime].get(track, {}).items()):
+            for name, e in sorted(summary[set_name][regime].get(track, {}).items()):
                 curve = e["dev_curve_mean"]
-                style = dict(linewidth=3, color="black") if name == "default" else \
-                    dict(linewidth=2, linestyle="--", color="tab:red") if name == "lic2020" else dict(linewidth=1)
+                style = dict(linewidth=3, color="black") if name == "default" else dict(linewidth=1)
                 ax.plot(range(1, len(curve) + 1), curve, label=name, **style)
-            ax.set_title(f"{track} ({regime})", fontsize=10)
+            if set_name == "yardstick":
+                ref = recorded[track][regime]["dev_f1"]
+                ax.plot(range(1, len(ref) + 1), ref, label="2020 design (recorded)", linewidth=2, linestyle="--",
+                        color="tab:red")
+            ax.set_title(f"{track}: {set_name}, {regime} BERT", fontsize=10)
             ax.set_xlabel("epoch")
-            ax.set_ylabel("dev F1 (mean over seeds)")
+            ax.set_ylabel("dev F1")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    for path in paths:
+        fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sets", nargs="+", choices=["yardstick", "hard"], default=["yardstick", "hard"])
     p.add_argument("--regimes", nargs="+", choices=list(REGIMES), default=list(REGIMES))
     p.add_argument("--tracks", nargs="+", choices=TRACKS, default=list(TRACKS))
-    p.add_argument("--variants", nargs="+", help="variant names to run (default: all of each track)")
+    p.add_argument("--variants", nargs="+", help="variant names to run (default: all on the yardstick's random "
+                                                 "regime, FEW_VARIANTS elsewhere)")
     p.add_argument("--seeds", nargs="+", type=int, default=[42, 43])
+    p.add_argument("--hard-seeds", nargs="+", type=int, default=[42],
+                   help="seeds on the hard set (its runs take 3-15 minutes each on 2 cores)")
     p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--pretrain-steps", type=int, default=1500)
+    p.add_argument("--pretrain-steps", type=int, default=1500, help="masked-LM steps of the hard set's BERT")
     p.add_argument("--timeout", type=int, default=14400, help="seconds one train.py may take")
     p.add_argument("--out", default=OUT)
+    p.add_argument("--figure", default=os.path.join(ROOT, "docs", "learning.png"), help="a copy of the figure")
     args = p.parse_args(argv)
     work = os.path.join(args.out, "learning")
-    data, berts = prepare(work, args.pretrain_steps)
+    recorded = reference()
     runs = []
-    for regime in args.regimes:
-        for track in args.tracks:
-            for variant, extra in VARIANTS[track].items():
-                if args.variants and variant not in args.variants:
-                    continue
-                if regime == "pretrained" and not args.variants and variant not in PRETRAINED_VARIANTS[track]:
-                    continue
-                for seed in args.seeds:
-                    out_dir = os.path.join(work, "runs", regime, track, f"{variant}-s{seed}")
-                    print(f"[{regime}] {track} {variant} seed {seed}", flush=True)
-                    record = run_one(track, os.path.join(data, track), berts[regime], out_dir, REGIMES[regime],
-                                     extra, seed, args.epochs, args.timeout)
-                    runs.append(dict(record, regime=regime, variant=variant))
-                    print(f"  dev {' '.join(f'{v:.3f}' for v in record['dev_f1'])} | test {record['test']['f1']:.3f}"
-                          f" ({record['seconds']}s)", flush=True)
+    for set_name in args.sets:
+        data, berts = yardstick() if set_name == "yardstick" else prepare_hard(os.path.join(work, "hard"),
+                                                                               args.pretrain_steps)
+        for regime in args.regimes:
+            for track in args.tracks:
+                for variant, extra in VARIANTS[track].items():
+                    wanted = args.variants or (VARIANTS[track] if (set_name, regime) == ("yardstick", "random")
+                                               else FEW_VARIANTS[track])
+                    if variant not in wanted:
+                        continue
+                    for seed in args.seeds if set_name == "yardstick" else args.hard_seeds:
+                        out_dir = os.path.join(work, "runs", set_name, regime, track, f"{variant}-s{seed}")
+                        print(f"[{set_name}, {regime}] {track} {variant} seed {seed}", flush=True)
+                        settings = dict(SETTINGS[track], learning_rate=REGIMES[regime]["learning_rate"])
+                        record = run_one(track, data[track], berts[regime], out_dir, settings, extra, seed,
+                                         args.epochs, args.timeout)
+                        runs.append(dict(record, set=set_name, regime=regime, variant=variant))
+                        print(f"  dev {' '.join(f'{v:.3f}' for v in record['dev_f1'])} | test "
+                              f"{record['test']['f1']:.3f} ({record['seconds']}s)", flush=True)
     summary = summarize(runs)
-    results = {"settings": dict(vars(args), regimes_settings={r: REGIMES[r] for r in args.regimes}),
-               "runs": runs, "summary": summary}
+    results = {"settings": dict(vars(args), regimes=REGIMES, track_settings=SETTINGS, hard_sizes=HARD_SIZES),
+               "reference": recorded, "runs": runs, "summary": summary}
+    os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "learning.json"), "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1, ensure_ascii=False)
-    print_table(summary)
-    plot(summary, os.path.join(args.out, "learning.png"))
-    print(f"written: {os.path.join(args.out, 'learning.json')}, {os.path.join(args.out, 'learning.png')}")
+    markdown = tables(summary, recorded)
+    with open(os.path.join(args.out, "learning.md"), "w", encoding="utf-8") as f:
+        f.write(markdown)
+    print(markdown)
+    figure = os.path.join(args.out, "learning.png")
+    plot(summary, recorded, [figure])
+    if args.figure:
+        shutil.copyfile(figure, args.figure)
+    print(f"written: {os.path.join(args.out, 'learning.json')}, learning.md, {figure}"
+          + (f", {args.figure}" if args.figure else ""))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 
-from common import env  # noqa: F401  (prepares TensorFlow before anything imports it)
 from benchmarks.helpers import OUT, ROOT, TRACKS, TrackBench, base_bert_files, timed, train
 from pipeline import TINY_SETTINGS, embedded_default
 
@@ -142,8 +141,6 @@ def quality(track, sample, tiny, epochs, out):
 
 
 def main(argv=None):
-    from common.bert import BertFiles
-    from common.precision import native_bf16
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--parts", nargs="+", choices=["speed", "quality"], default=["speed", "quality"])
@@ -159,6 +156,8 @@ def main(argv=None):
     p.add_argument("--quality-epochs", type=int, default=12, help="0: skip the dev F1 comparison")
     p.add_argument("--out", default=OUT)
     args = p.parse_args(argv)
+    from common.bert import BertFiles
+    from common.precision import native_bf16
     sample, tiny = embedded_default(os.path.join(ROOT, "outputs"))
     files = {"tiny": BertFiles.from_dir(tiny), "base": base_bert_files(tiny, os.path.join(args.out, "base_bert"))}
     native, why = native_bf16()

@@ -21,9 +21,10 @@ def load_predictor(model_dir, batch_size=32, precision="fp32", allow_unfinished=
     files, args, _ = load_model_dir(model_dir, "reading_comprehension", allow_unfinished)
     set_precision(resolve_precision(precision))
     train_model, predict_model = spans.build_model(
-        build_bert(files, recompute=args.get("recompute") or False, load_weights=False))
+        build_bert(files, recompute=args.get("recompute") or False, load_weights=False),
+        lr_multiplier=args.get("head_lr_multiplier", 1.0))
     load_weights(train_model, model_dir)
-    tokenizer = load_tokenizer(files.vocab, args.get("word_level", False))
+    tokenizer = load_tokenizer(files.vocab, args.get("word_level", False), args.get("do_lower_case", True))
     return spans.Predictor(tokenizer, predict_model, args["maxlen"], args["max_question_len"],
                            args.get("max_answer_len") or 64, args.get("stride"), batch_size,
                            first_window_only=args.get("windows") == "first")

@@ -80,16 +80,18 @@ def collate(windows, whole_window=False):
 
 # ---------------------------------------------------------------- model
 
-def build_model(bert, seed=0):
+def build_model(bert, seed=0, lr_multiplier=1.0):
     """(train_model, predict_model): predict_model maps [token_ids, segment_ids, span_mask] to start and end
     log-probabilities over the allowed positions; train_model also takes the gold "start" and "end" and
-    holds their cross-entropy (averaged over the global batch) as its loss."""
+    holds their cross-entropy (averaged over the global batch) as its loss. lr_multiplier: the output
+    layer learns this many times faster than BERT."""
     from common.env import keras, tf
+    from common.heads import ScaledDense
     from common.losses import global_mean
 
     span_mask = keras.layers.Input((None,), name="span_mask")
-    logits = keras.layers.Dense(2, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02, seed=seed),
-                                dtype="float32", name="span_logits")(bert.model.output)
+    logits = ScaledDense(2, lr_multiplier, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02, seed=seed),
+                         dtype="float32", name="span_logits")(bert.model.output)
     # float32 logits: a -1e12 mask and the softmax stay exact under any precision policy
     masked = keras.layers.Lambda(
         lambda x: tf.nn.log_softmax(tf.transpose(x[0], [0, 2, 1]) - (1.0 - x[1][:, None]) * 1e12, axis=-1),

@@ -21,6 +21,8 @@ def main():
                       help="longest answer in tokens (default: the 99th percentile of the training answers)")
     head.add_argument("--negative-share", type=float, default=0.2,
                       help="share of windows without the answer trained to point at [CLS], drawn anew each epoch")
+    head.add_argument("--head-lr-multiplier", type=float, default=10.0,
+                      help="the start/end output layer learns this many times faster than BERT (default %(default)g)")
     head.add_argument("--windows", choices=["all", "first"], default="all",
                       help="all: read long contexts as overlapping windows; first: only the first window, "
                            "softmax over all its positions (the 2020 design, for comparison)")
@@ -41,7 +43,7 @@ def main():
 
     session = cli.TrainingSession(args, "reading_comprehension", ("train", "dev", "test"))
     files = session.files
-    tokenizer = load_tokenizer(session.bert_files.vocab, args.word_level)
+    tokenizer = load_tokenizer(session.bert_files.vocab, args.word_level, session.bert_files.do_lower_case)
     train = load_dureader(files["train"])
     dev = load_dureader(files["dev"])
     cli.require_learnable(sum(1 for q in train if q.found), sum(1 for q in dev if q.answers),
@@ -63,9 +65,9 @@ def main():
     batches = Batches(windows, args.batch_size, lambda b: spans.collate(b, whole_window=first_only),
                       length=lambda w: len(w.token_ids), seed=args.seed,
                       resample=None if first_only else spans.negative_sampler(args.negative_share))
-    with session.strategy.scope():
+    with session.model_scope():
         train_model, predict_model = spans.build_model(build_bert(session.bert_files, recompute=args.recompute),
-                                                       args.seed)
+                                                       args.seed, args.head_lr_multiplier)
         optimizer = session.optimizer(args.epochs * len(batches))
     predictor = spans.Predictor(tokenizer, predict_model, args.maxlen, args.max_question_len, args.max_answer_len,
                                 args.stride, args.batch_size, first_window_only=first_only)

@@ -14,7 +14,7 @@ from common import cli  # noqa: E402
 def load_predictor(model_dir, batch_size=32, precision="fp32", allow_unfinished=False):
     from common.bert import build_bert
     from common.data import load_duie_schema
-    from common.model_dir import load_model_dir, load_weights
+    from common.model_dir import ModelDirError, load_model_dir, load_weights
     from common.precision import resolve_precision, set_precision
     from common.tokenization import load_tokenizer
     from relation_extraction import spo
@@ -23,14 +23,15 @@ def load_predictor(model_dir, batch_size=32, precision="fp32", allow_unfinished=
     set_precision(resolve_precision(precision))
     labels = spo.Labels.from_schema(load_duie_schema(schema_path))
     bert = build_bert(files, recompute=args.get("recompute") or False, load_weights=False)
-    head = args.get("head", "pointer")
-    train_model, encoder, object_head = spo.build_models(bert, len(labels.pairs), head,
-                                                         args.get("condition_on", "pre-norm"),
+    if args.get("head", "pointer") != "pointer":
+        raise ModelDirError(f"{model_dir}: trained with the {args['head']} head, which this version no longer has; "
+                            "train again")
+    train_model, encoder, object_head = spo.build_models(bert, len(labels.pairs), args.get("condition_on", "pre-norm"),
                                                          lr_multiplier=args.get("head_lr_multiplier", 1.0))
     load_weights(train_model, model_dir)
-    tokenizer = load_tokenizer(files.vocab, args.get("word_level", False))
+    tokenizer = load_tokenizer(files.vocab, args.get("word_level", False), args.get("do_lower_case", True))
     return spo.Predictor(tokenizer, encoder, object_head, labels, args["maxlen"], args.get("stride"), batch_size,
-                         args.get("threshold", spo.THRESHOLDS[head]), args.get("max_subjects", 64),
+                         args.get("threshold", spo.THRESHOLD), args.get("max_subjects", 64),
                          args.get("max_objects", 64))
 
 

@@ -2,29 +2,25 @@
 
 The model reads a window of tokens, points at subject starts and ends, then,
 conditioned on one subject (its start and end vectors modulate the last block's
-output through conditional layer normalization), points at object starts and
-ends for every predicate/slot pair of the schema ("饰演/@value", "饰演/inWork", ...).
-
-Heads (`--head`):
-  pointer  sigmoid pointers trained from logits; output biases start at the log-odds of
-           the training labels' frequency (a fresh head predicts what the data holds, so
-           its first gradients do not flatten the encoder to push 110 outputs from 0.5
-           to 0); the object loss sums over predicate/slot pairs; the output layers learn 10x
-           faster than BERT and decode at 0.4 (both chosen by the learning benchmark).
-  lic2020  the 2020 design, for comparison: probabilities squared (subjects) and raised
-           to the 4th power (objects), cross-entropy averaged over start/end, one subject
-           sampled per sentence and epoch, threshold 0.4.
+states before its final LayerNorm through conditional layer normalization,
+common.pointers), points at object starts and ends for every predicate/slot pair
+of the schema ("饰演/@value", "饰演/inWork", ...). Sigmoid pointers trained from
+logits; output biases start at the log-odds of the training labels' frequency (a
+fresh head predicts what the data holds, so its first gradients do not flatten the
+encoder to push 110 outputs from 0.5 to 0); the object loss sums over predicate/slot
+pairs; the output layers learn 10x faster than BERT and decode at 0.4 (both chosen
+by the learning benchmark).
 """
 from dataclasses import dataclass
 
 import numpy as np
 
+from common.pointers import decode_classes, decode_spans
 from common.tokenization import tokenize
 from common.windows import split_windows
 
-HEADS = ("pointer", "lic2020")
-THRESHOLDS = {"pointer": 0.4, "lic2020": 0.4}
-HEAD_LR_MULTIPLIERS = {"pointer": 10.0, "lic2020": 1.0}
+THRESHOLD = 0.4
+HEAD_LR_MULTIPLIER = 10.0
 
 
 @dataclass
@@ -171,8 +167,8 @@ def collate(rows, n_pairs):
 
 # ---------------------------------------------------------------- model
 
-def build_models(bert, n_pairs, head="pointer", condition_on="pre-norm", object_loss="sum", priors=(0.5, 0.5),
-                 output_bias="prior", lr_multiplier=1.0, seed=0):
+def build_models(bert, n_pairs, condition_on="pre-norm", object_loss="sum", priors=(0.5, 0.5), output_bias="prior",
+                 lr_multiplier=1.0, seed=0):
     """(train_model, encoder, object_head).
 
     encoder: [token_ids, segment_ids] -> [conditioning states, subject probabilities (B, T, 2)]
@@ -185,43 +181,17 @@ def build_models(bert, n_pairs, head="pointer", condition_on="pre-norm", object_
     head's biases start at their log-odds ("zero": at 0, where every output starts at 0.5).
     lr_multiplier: the subject and object output layers learn this many times faster than BERT.
     """
-    from common.env import keras, K, tf
-    from common.heads import ScaledDense
-    from common.losses import global_mean, prior_logit, sigmoid_cross_entropy
-    from common.recompute import last_block_before_norm
-    from bert4keras.layers import LayerNormalization
+    from common.env import keras, tf
+    from common.losses import global_mean, sigmoid_cross_entropy
+    from common.pointers import build_pointer_heads
 
-    if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
-    init = lambda i: keras.initializers.TruncatedNormal(stddev=0.02, seed=seed + i)  # noqa: E731
-    use_prior = head == "pointer" and output_bias == "prior"
-    bias = lambda rate: keras.initializers.Constant(prior_logit(rate) if use_prior else 0.0)  # noqa: E731
-    power = {"pointer": (1, 1), "lic2020": (2, 4)}[head]
+    states, subject_logits, object_logits, object_model = build_pointer_heads(
+        bert, 1, n_pairs, condition_on, priors, output_bias == "prior", lr_multiplier, seed)
     token_ids, segment_ids = bert.model.inputs
-    states = last_block_before_norm(bert) if condition_on == "pre-norm" else bert.model.output
-    size = K.int_shape(states)[-1]
-    # output layers compute in float32 whatever the precision policy
-    subject_logits = ScaledDense(2, lr_multiplier, kernel_initializer=init(0), bias_initializer=bias(priors[0]),
-                                 dtype="float32", name="subject")(bert.model.output)
-    probability = lambda k, name: keras.layers.Lambda(lambda x: tf.sigmoid(x) ** k, dtype="float32", name=name)  # noqa: E731
-    subject_probs = probability(power[0], "subject_probs")(subject_logits)
+    sigmoid = lambda name: keras.layers.Activation("sigmoid", dtype="float32", name=name)  # noqa: E731
+    subject_probs = sigmoid("subject_probs")(subject_logits)
     encoder = keras.Model(bert.model.inputs, [states, subject_probs])
-
-    gather = keras.layers.Lambda(lambda x: tf.concat(
-        [tf.gather(x[0], x[1][:, 0], batch_dims=1), tf.gather(x[0], x[1][:, 1], batch_dims=1)], axis=-1),
-        name="subject_vectors")
-    cond_norm = LayerNormalization(conditional=True, hidden_initializer=init(1), name="subject_conditioned_norm")
-    object_dense = ScaledDense(n_pairs * 2, lr_multiplier, kernel_initializer=init(2),
-                               bias_initializer=bias(priors[1]), dtype="float32", name="objects")
-    to_pairs = keras.layers.Reshape((-1, n_pairs, 2), name="object_pairs")
-    object_probability = probability(power[1], "object_probs")
-
-    def object_logits(h, subject_ids):
-        return to_pairs(object_dense(cond_norm([h, gather([h, subject_ids])])))
-
-    h_in = keras.layers.Input((None, size), name="hidden_states")
-    s_in = keras.layers.Input((2,), dtype="int32", name="subject_ids")
-    object_head = keras.Model([h_in, s_in], object_probability(object_logits(h_in, s_in)))
+    object_head = keras.Model(object_model.inputs, sigmoid("object_probs")(object_model.output))
 
     subject_labels = keras.layers.Input((None, 2), name="subject_labels")
     subject_ids = keras.layers.Input((2,), dtype="int32", name="subject_ids_train")
@@ -233,59 +203,19 @@ def build_models(bert, n_pairs, head="pointer", condition_on="pre-norm", object_
     def loss(x):
         ids, s_labels, s_logits, o_labels, o_logits, has = x
         mask = tf.cast(tf.not_equal(ids, 0), tf.float32)
-        if head == "pointer":
-            s_loss = tf.reduce_mean(sigmoid_cross_entropy(s_labels, s_logits), -1)
-            o_loss = sigmoid_cross_entropy(o_labels, o_logits)
-            o_loss = tf.reduce_sum(o_loss, [2, 3]) if object_loss == "sum" else tf.reduce_mean(o_loss, [2, 3])
-            return global_mean(s_loss, mask) + global_mean(o_loss, mask * has)
-        bce = lambda y, p: -(y * tf.math.log(p + 1e-7) + (1 - y) * tf.math.log(1 - p + 1e-7))  # noqa: E731
-        s_probs = tf.sigmoid(tf.cast(s_logits, tf.float32)) ** 2
-        o_probs = tf.sigmoid(tf.cast(o_logits, tf.float32)) ** 4
-        return (global_mean(tf.reduce_mean(bce(s_labels, s_probs), -1), mask)
-                + global_mean(tf.reduce_sum(tf.reduce_mean(bce(o_labels, o_probs), -1), -1), mask))
+        s_loss = tf.reduce_mean(sigmoid_cross_entropy(s_labels, s_logits), -1)
+        o_loss = sigmoid_cross_entropy(o_labels, o_logits)
+        o_loss = tf.reduce_sum(o_loss, [2, 3]) if object_loss == "sum" else tf.reduce_mean(o_loss, [2, 3])
+        return global_mean(s_loss, mask) + global_mean(o_loss, mask * has)
 
     total = keras.layers.Lambda(loss, dtype="float32", name="loss")(
         [token_ids, subject_labels, subject_logits, object_labels, objects, has_subject])
-    train_model = keras.Model(inputs, [subject_probs, object_probability(objects)])
+    train_model = keras.Model(inputs, [subject_probs, objects])
     train_model.add_loss(total)
     return train_model, encoder, object_head
 
 
 # ---------------------------------------------------------------- decoding
-
-def decode_spans(start_probs, end_probs, length, threshold=0.5):
-    """[(start, end)] positions 1..length: every start above threshold with the nearest end at or after it."""
-    starts = np.flatnonzero(start_probs[1:length + 1] > threshold) + 1
-    ends = np.flatnonzero(end_probs[1:length + 1] > threshold) + 1
-    if not len(starts) or not len(ends):
-        return []
-    nearest = np.searchsorted(ends, starts)  # first end >= start
-    keep = nearest < len(ends)
-    return list(zip(starts[keep].tolist(), ends[nearest[keep]].tolist()))
-
-
-def strongest(spans, start_probs, end_probs, cap):
-    """(at most `cap` spans with the highest start x end probability, in position order; how many were cut)."""
-    if len(spans) <= cap:
-        return spans, 0
-    scores = [start_probs[s] * end_probs[e] for s, e in spans]
-    keep = sorted(np.argsort(scores, kind="stable")[::-1][:cap])
-    return [spans[k] for k in keep], len(spans) - cap
-
-
-def decode_objects(object_probs, length, threshold=0.5, cap=None):
-    """[(pair, start, end)] from (T, n_pairs, 2) probabilities, vectorized over pairs; (objects, how many cut)."""
-    probs = object_probs[1:length + 1]
-    found, scores = [], []
-    for p in np.flatnonzero((probs[:, :, 0] > threshold).any(0) & (probs[:, :, 1] > threshold).any(0)):
-        for s, e in decode_spans(object_probs[:, p, 0], object_probs[:, p, 1], length, threshold):
-            found.append((int(p), s, e))
-            scores.append(object_probs[s, p, 0] * object_probs[e, p, 1])
-    if cap is None or len(found) <= cap:
-        return found, 0
-    keep = sorted(np.argsort(scores, kind="stable")[::-1][:cap])
-    return [found[k] for k in keep], len(found) - cap
-
 
 def assemble_spos(text, subject, objects, labels):
     """SPO dicts for one subject from char spans: subject (start, end), objects [(pair, start, end)].
@@ -380,12 +310,10 @@ class Predictor:
             token_ids[k, :len(ids)] = ids
         hidden, subject_probs = self.encoder([token_ids, np.zeros_like(token_ids)])
         pairs = []  # (row, subject start, subject end)
-        for k, (_, _, w) in enumerate(items):
-            starts, ends = subject_probs[k, :, 0], subject_probs[k, :, 1]
-            spans, cut = strongest(decode_spans(starts, ends, w.end - w.start, self.threshold), starts, ends,
-                                   self.max_subjects)
+        for k, (_, _, w) in enumerate(items):  # subjects: one class of pointers
+            spans, cut = decode_classes(subject_probs[k][:, None], w.end - w.start, self.threshold, self.max_subjects)
             self.cut["subjects"] += cut
-            pairs += [(k, s, e) for s, e in spans]
+            pairs += [(k, s, e) for _, s, e in spans]
         for b in range(0, len(pairs), self.batch_size):
             chunk = pairs[b:b + self.batch_size]
             rows = np.array([k for k, _, _ in chunk])
@@ -393,7 +321,7 @@ class Predictor:
                 [hidden[rows], np.array([[s, e] for _, s, e in chunk], "int32")])
             for (k, s, e), probs in zip(chunk, object_probs):
                 i, tokenized, w = items[k]
-                objects, cut = decode_objects(probs, w.end - w.start, self.threshold, self.max_objects)
+                objects, cut = decode_classes(probs, w.end - w.start, self.threshold, self.max_objects)
                 self.cut["objects"] += cut
                 yield from ((i, spo) for spo in self._spos(tokenized, w, (s, e), objects))
 
@@ -421,7 +349,7 @@ def decode_gold(tokenizer, sentence, labels, maxlen, stride=None):
         length = len(ex.token_ids) - 2
         for s, e in decode_spans(subject_labels[0, :, 0], subject_labels[0, :, 1], length):
             row = next((r for r, sid in enumerate(subject_ids) if tuple(sid) == (s, e)), None)
-            objects = decode_objects(object_labels[row], length)[0] if row is not None else []
+            objects = decode_classes(object_labels[row], length)[0] if row is not None else []
             shift = w.start - 1
             subject = tokenized.char_span(s + shift, e + shift)
             objects = [(p,) + tokenized.char_span(os_ + shift, oe + shift) for p, os_, oe in objects]

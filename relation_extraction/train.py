@@ -13,33 +13,24 @@ DEFAULTS = {"epochs": 20, "batch_size": 32, "maxlen": 256, "learning_rate": 3e-5
 
 
 def main():
-    from relation_extraction.spo import HEAD_LR_MULTIPLIERS, HEADS, THRESHOLDS
+    from relation_extraction.spo import HEAD_LR_MULTIPLIER, THRESHOLD
 
     parser = cli.train_parser(__doc__, "relation_extraction", DEFAULTS)
     head = parser.add_argument_group("relation extraction head")
-    head.add_argument("--head", choices=HEADS, default="pointer",
-                      help="pointer (ours) or lic2020 (the 2020 design, for comparison)")
     head.add_argument("--condition-on", choices=["pre-norm", "output"], default="pre-norm",
                       help="where subject vectors are gathered and objects are conditioned: the last block "
                            "before its final LayerNorm, or the encoder output")
     head.add_argument("--output-bias", choices=["prior", "zero"], default="prior",
-                      help="pointer head: output biases start at the log-odds of the labels' frequency in the "
-                           "training data (prior) or at 0")
-    head.add_argument("--head-lr-multiplier", type=float, default=None,
-                      help="the subject and object output layers learn this many times faster than BERT "
-                           f"(default {HEAD_LR_MULTIPLIERS['pointer']:g}; lic2020 {HEAD_LR_MULTIPLIERS['lic2020']:g})")
+                      help="output biases start at the log-odds of the labels' frequency in the training data "
+                           "(prior) or at 0")
+    head.add_argument("--head-lr-multiplier", type=float, default=HEAD_LR_MULTIPLIER,
+                      help="the subject and object output layers learn this many times faster than BERT")
     head.add_argument("--object-loss", choices=["sum", "mean"], default="sum",
-                      help="object cross-entropy summed or averaged over predicate/slot pairs (pointer head)")
-    head.add_argument("--subjects", choices=["all", "sample"], default=None,
-                      help="train objects for every subject of a window, or one sampled per epoch "
-                           "(default: all; sample for the lic2020 head)")
-    head.add_argument("--threshold", type=float, default=None,
-                      help=f"decoding threshold (default {THRESHOLDS['pointer']}; lic2020 {THRESHOLDS['lic2020']})")
+                      help="object cross-entropy summed or averaged over predicate/slot pairs")
+    head.add_argument("--subjects", choices=["all", "sample"], default="all",
+                      help="train objects for every subject of a window, or for one drawn per epoch (the 2020 way)")
+    head.add_argument("--threshold", type=float, default=THRESHOLD, help="decoding threshold")
     args = parser.parse_args()
-    args.subjects = args.subjects or ("sample" if args.head == "lic2020" else "all")
-    args.threshold = args.threshold if args.threshold is not None else THRESHOLDS[args.head]
-    if args.head_lr_multiplier is None:
-        args.head_lr_multiplier = HEAD_LR_MULTIPLIERS[args.head]
 
     from common.data import load_duie, load_duie_schema
     from common.metrics import duie_scores
@@ -53,7 +44,7 @@ def main():
     files = session.files
     schema = load_duie_schema(files["schema"])
     labels = spo.Labels.from_schema(schema)
-    tokenizer = load_tokenizer(session.bert_files.vocab, args.word_level)
+    tokenizer = load_tokenizer(session.bert_files.vocab, args.word_level, session.bert_files.do_lower_case)
     train = load_duie(files["train"], schema)
     dev = load_duie(files["dev"], schema)
     cli.require_learnable(sum(len(s["spo_list"]) for s in train), sum(len(s["spo_list"]) for s in dev),
@@ -72,11 +63,11 @@ def main():
     else:
         batches = Batches(rows, args.batch_size, lambda b: spo.collate(b, n_pairs),
                           length=lambda r: len(r[0].token_ids), seed=args.seed)
-    with session.strategy.scope():
+    with session.model_scope():
         bert = build_bert(session.bert_files, recompute=args.recompute)
         train_model, encoder, object_head = spo.build_models(
-            bert, n_pairs, args.head, args.condition_on, args.object_loss, spo.priors(rows, n_pairs),
-            args.output_bias, args.head_lr_multiplier, args.seed)
+            bert, n_pairs, args.condition_on, args.object_loss, spo.priors(rows, n_pairs), args.output_bias,
+            args.head_lr_multiplier, args.seed)
         optimizer = session.optimizer(args.epochs * len(batches))
     predictor = spo.Predictor(tokenizer, encoder, object_head, labels, args.maxlen, args.stride, args.batch_size,
                               args.threshold, args.max_subjects, args.max_objects)

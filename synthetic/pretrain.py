@@ -18,10 +18,9 @@ import time
 import numpy as np
 
 from common.bert import BertFiles, build_bert
-from common.env import keras, tf
+from common.checkpoints import write_google_checkpoint
 from common.tokenization import load_tokenizer
 from synthetic.tiny_bert import random_values, texts_of_files
-from common.training import Schedule, seed_everything
 
 
 def token_chunks(tokenizer, texts, length):
@@ -51,6 +50,7 @@ def mask_batch(chunks, rng, vocab_size, mask_id, cls_id, sep_id, rate=0.15):
 
 def masked_lm(files):
     """(transformer, training model whose loss is the masked-LM cross-entropy)."""
+    from common.env import keras, tf
     from common.losses import global_mean
 
     bert = build_bert(files, with_mlm="linear")
@@ -72,9 +72,7 @@ def write_checkpoint(bert, config, out_dir, seed=0):
             continue
         for weight, name in zip(bert.layers[layer_name].trainable_weights, names):
             values[name] = weight.numpy().astype("float32")
-    names = sorted(values)
-    tf.raw_ops.SaveV2(prefix=os.path.join(out_dir, "bert_model.ckpt"), tensor_names=names,
-                      shape_and_slices=[""] * len(names), tensors=[values[n] for n in names])
+    write_google_checkpoint(os.path.join(out_dir, "bert_model.ckpt"), values)
 
 
 def pretrain(bert_dir, texts, out_dir, steps=900, batch_size=32, maxlen=128, learning_rate=1e-3, seed=0, log=print):
@@ -82,6 +80,9 @@ def pretrain(bert_dir, texts, out_dir, steps=900, batch_size=32, maxlen=128, lea
 
     Returns the mean loss of the first and of the last 50 steps.
     """
+    from common.env import keras, tf
+    from common.training import Schedule, seed_everything
+
     seed_everything(seed)
     files = BertFiles.from_dir(bert_dir)
     config = files.read_config()

@@ -281,13 +281,14 @@ WRITERS = {"reading_comprehension": write_dureader, "relation_extraction": write
            "event_extraction": write_duee}
 
 
-def write_sample_data(out, seed=2020, tracks=tuple(WRITERS)):
-    """Write the sample data sets under `out`/<track>; returns {track: directory}."""
+def write_sample_data(out, seed=2020, tracks=tuple(WRITERS), sizes=None):
+    """Write the sample data sets under `out`/<track> (`sizes`: (train, dev, test) for every track instead of
+    SIZES); returns {track: directory}."""
     dirs = {}
     for i, track in enumerate(tracks):
         directory = os.path.join(out, track)
         os.makedirs(directory, exist_ok=True)
-        WRITERS[track](directory, random.Random(seed + i), SIZES[track])
+        WRITERS[track](directory, random.Random(seed + i), sizes or SIZES[track])
         dirs[track] = directory
     return dirs
 

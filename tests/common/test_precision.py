@@ -37,10 +37,10 @@ def build(track, tiny_bert_dir, tokenizer, sample_dir):
             spo.collate(rows[:16], len(labels.pairs))
     if track == "event_extraction":
         classes = events.Classes.from_schema(load_duee_schema(str(data / "event_schema.json")))
-        examples = [e for s in load_duee(str(data / "train.json"), report=False)[:16]
-                    for e in events.make_examples(tokenizer, s, classes, 64)[0]]
-        return events.build_model(bert, classes, "span", prior=events.span_prior(examples, len(classes), 32))[0], \
-            events.collate(examples, "span")
+        rows = events.trigger_rows([e for s in load_duee(str(data / "train.json"), report=False)[:16]
+                                    for e in events.make_examples(tokenizer, s, classes, 64)[0]])
+        return events.build_model(bert, classes, "trigger", 10, prior=events.trigger_priors(rows, classes)).train, \
+            events.collate(rows, "trigger", classes)
     windows = [w for q in load_dureader(str(data / "train.json"), report=False)[:8]
                for w in spans.encode_question(tokenizer, q, 32, 96)[1]][:16]
     return spans.build_model(bert)[0], spans.collate(windows)

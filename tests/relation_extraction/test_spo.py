@@ -66,14 +66,6 @@ def test_long_text_spos_beyond_the_first_window(tokenizer, labels):
     assert keys(spo.decode_gold(tokenizer, sentence, labels, 64)) == keys(sentence["spo_list"])
 
 
-def test_decode_spans_pairs_each_start_with_nearest_end():
-    starts = np.array([0, .9, 0, 0, .8, 0, 0, 0])
-    ends = np.array([0, 0, .9, 0, 0, 0, .7, 0])
-    assert spo.decode_spans(starts, ends, 6) == [(1, 2), (4, 6)]
-    assert spo.decode_spans(starts, ends, 5) == [(1, 2)]  # nothing past the length
-    assert spo.decode_spans(np.zeros(8), ends, 6) == []
-
-
 def test_assemble_attaches_slots_to_the_nearest_value(labels):
     text = "甲在A中演B，在CC中演DD"
     objects = [(labels.index("饰演", "@value"), 5, 6), (labels.index("饰演", "inWork"), 2, 3),
@@ -104,19 +96,6 @@ def test_sampled_subjects_follow_the_2020_design(tokenizer, labels):
     starts = {s for s, _ in examples[0].subjects}
     assert all(r[1][0] in starts and r[1][1] >= r[1][0] for r in rows)
     assert len({r[1] for r in rows}) > 2  # a start with an end of another subject: negatives too
-
-
-def test_caps_keep_the_strongest_spans():
-    starts = np.array([0, .9, .6, .7, .95, 0])
-    ends = np.array([0, .9, .8, .6, .95, 0])
-    spans = spo.decode_spans(starts, ends, 4)
-    assert spans == [(1, 1), (2, 2), (3, 3), (4, 4)]
-    kept, cut = spo.strongest(spans, starts, ends, 2)
-    assert kept == [(1, 1), (4, 4)] and cut == 2
-    probs = np.zeros((6, 3, 2))
-    probs[[1, 2, 3], 0, :] = [[.9, .9], [.6, .6], [.99, .99]]
-    objects, cut = spo.decode_objects(probs, 4, cap=1)
-    assert objects == [(0, 3, 3)] and cut == 2
 
 
 def test_caps_come_from_the_training_data(tokenizer, labels):

@@ -20,8 +20,9 @@ comprehension 32 / 256), 6 epochs.
 
 Every run is the track's own train.py, then predict.py on the held-out test file, scored with the
 official metric. Runs already done with the same code (their record on disk) are reused, so an
-interrupted benchmark continues where it stopped. The pretrained regime and the hard set run the
-variants of FEW_VARIANTS unless --variants names others.
+interrupted benchmark continues where it stopped; --report-only trains nothing and tables the recorded
+runs. The pretrained regime and the hard set run the variants of FEW_VARIANTS unless --variants names
+others; the hard set runs one seed (--hard-seeds).
 Results: outputs/bench/learning.json, learning.md (the README's tables), learning.png and docs/learning.png.
 """
 import argparse
@@ -154,8 +155,9 @@ def test_files(data_dir):
     return test, gold if os.path.isfile(gold) else test
 
 
-def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, timeout):
-    """Train, predict the held-out test file, score it: the run's record (reused if this code made it)."""
+def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, timeout, report_only=False):
+    """Train, predict the held-out test file, score it: the run's record (reused if this code made it;
+    None with `report_only` when there is none)."""
     from common.validate import score
 
     record_path = os.path.join(out_dir, "bench_record.json")
@@ -165,6 +167,8 @@ def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, t
             record = json.load(f)
         if record.get("code") == fingerprint and record.get("epochs") == epochs:
             return record
+    if report_only:
+        return None
     started = time.time()
     history = train(track, data_dir, bert_dir, out_dir, dict(settings, epochs=epochs, seed=seed), extra, timeout)
     train_seconds = time.time() - started
@@ -274,6 +278,8 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--pretrain-steps", type=int, default=1500, help="masked-LM steps of the hard set's BERT")
     p.add_argument("--timeout", type=int, default=14400, help="seconds one train.py may take")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: tables and figure of the runs already recorded by this code")
     p.add_argument("--out", default=OUT)
     p.add_argument("--figure", default=os.path.join(ROOT, "docs", "learning.png"), help="a copy of the figure")
     args = p.parse_args(argv)
@@ -295,7 +301,10 @@ def main(argv=None):
                         print(f"[{set_name}, {regime}] {track} {variant} seed {seed}", flush=True)
                         settings = dict(SETTINGS[track], learning_rate=REGIMES[regime]["learning_rate"])
                         record = run_one(track, data[track], berts[regime], out_dir, settings, extra, seed,
-                                         args.epochs, args.timeout)
+                                         args.epochs, args.timeout, args.report_only)
+                        if record is None:
+                            print("  not run")
+                            continue
                         runs.append(dict(record, set=set_name, regime=regime, variant=variant))
                         print(f"  dev {' '.join(f'{v:.3f}' for v in record['dev_f1'])} | test "
                               f"{record['test']['f1']:.3f} ({record['seconds']}s)", flush=True)

@@ -258,7 +258,8 @@ def plot(summary, recorded, paths):
             ax.set_xlabel("epoch")
             ax.set_ylabel("dev F1")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=6)
+            if ax.lines:
+                ax.legend(fontsize=6)
     fig.tight_layout()
     for path in paths:
         fig.savefig(path, dpi=100)

@@ -1,5 +1,6 @@
 """The benchmarks' own logic: fixed padding, slopes and ratios, memory measurement (CPU, and GPU where visible)."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -62,3 +63,23 @@ def test_gpu_peak_memory_is_read_from_the_device(tiny_config):
     small = recompute.measure_memory("none", 32, 2, tiny_config)
     large = recompute.measure_memory("none", 32, 16, tiny_config)
     assert small["memory"] == "gpu" and large["peak_bytes"] > small["peak_bytes"] > 0
+
+
+def test_learning_tables_put_the_recorded_2020_row_before_ours():
+    from benchmarks import learning
+
+    recorded = learning.reference()
+    with open(os.path.join(learning.YARDSTICK, "results.json"), encoding="utf-8") as f:
+        anchor = json.load(f)["ee"]["random"]["anchor"]
+    assert recorded["event_extraction"]["random"] == {"dev_f1": anchor["dev_f1_per_epoch"],
+                                                       "test_f1": anchor["test"]["f1"]}
+    runs = [{"set": "yardstick", "regime": "random", "track": "event_extraction", "variant": variant, "seed": seed,
+             "dev_f1": [0.5, best], "best_dev_f1": best, "test": {"f1": test}}
+            for variant, seed, best, test in (("default", 42, 0.8, 0.9), ("default", 43, 0.6, 0.7),
+                                              ("crf", 42, 0.4, 0.5))]
+    summary = learning.summarize(runs)
+    default = summary["yardstick"]["random"]["event_extraction"]["default"]
+    assert default["test_f1_mean"] == pytest.approx(0.8) and default["dev_curve_mean"] == [0.5, 0.7]
+    rows = [line for line in learning.tables(summary, recorded).splitlines() if line.startswith("| ")][1:]
+    assert "2020 design (recorded)" in rows[0] and f"**{anchor['test']['f1']:.3f}**" in rows[0]
+    assert rows[1].startswith("| default") and "0.800 (0.900, 0.700)" in rows[1] and rows[2].startswith("| crf")

@@ -2,7 +2,8 @@
 # make test                                                             (the test suite)
 # make bench | bench-recompute | bench-learning                         (benchmarks)
 # Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN,
-#            LEARNING_RATE, RECOMPUTE=1, PRECISION, STRATEGY, TRAIN_ARGS (more train.py arguments)
+#            LEARNING_RATE, RECOMPUTE=1, PRECISION, STRATEGY, TRAIN_ARGS (more train.py arguments);
+#            TEST_WORKERS (processes for make test, default 2)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -34,8 +35,10 @@ $(TEST_STAMP): $(STAMP) requirements-test.txt
 	$(VENV)/bin/pip install --quiet -r requirements-test.txt
 	touch $@
 
+# the tests on TEST_WORKERS processes (pytest-xdist), a test file to each: a file's trained model is built once
+TEST_WORKERS ?= 2
 test: $(TEST_STAMP)
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 relation_extraction event_extraction reading_comprehension: install
 	$(PYTHON) -m pipeline $@ $(PIPELINE_ARGS)

@@ -16,9 +16,12 @@ NAMES = ("speed", "recompute", "precision", "heads", "learning")
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
     if not argv or argv[0] not in NAMES:
         print(__doc__, file=sys.stderr)
-        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+        return 2
     return importlib.import_module(f"benchmarks.{argv[0]}").main(argv[1:])
 
 

@@ -12,7 +12,8 @@ import argparse
 import json
 import os
 import shutil
-import sys
+
+from common import cli
 
 
 def convert(src, dst, to):
@@ -45,15 +46,9 @@ def main(argv=None):
     p.add_argument("dst", help="the directory to write (new or empty)")
     p.add_argument("--to", required=True, choices=["google", "hf"])
     args = p.parse_args(argv)
-    from common.options import CheckpointError
-    try:
-        convert(args.src, args.dst, args.to)
-    except CheckpointError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    convert(args.src, args.dst, args.to)
     print(f"{args.src} -> {args.dst} ({'Google' if args.to == 'google' else 'Hugging Face'} layout)")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)  # a folder that cannot be used: one line and exit code 2

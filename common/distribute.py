@@ -13,10 +13,9 @@ step one device would take on the whole batch.
 """
 import json
 import os
+import sys
 
 import numpy as np
-
-import sys
 
 from common.env import tf
 from common.options import STRATEGIES, StrategyError  # noqa: F401  (raised here)
@@ -104,15 +103,8 @@ def replica_slices(n_rows, n_replicas):
     return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def distribute_batch(strategy, batch):
-    """A dict of numpy arrays (one global batch) as per-replica slices for strategy.run."""
-    n = strategy.num_replicas_in_sync
-    if n == 1:
-        return {k: tf.convert_to_tensor(v) for k, v in batch.items()}
-    rows = len(next(iter(batch.values())))
-    slices = replica_slices(rows, n)
-
-    def slice_for(context):
-        part = slices[context.replica_id_in_sync_group]
-        return {k: tf.convert_to_tensor(v[part]) for k, v in batch.items()}
-    return strategy.experimental_distribute_values_from_function(slice_for)
+def own_rows(inputs, bounds):
+    """Inside strategy.run: this replica's rows bounds[i]:bounds[i + 1] of a global batch (a dict of tensors),
+    `bounds` from replica_slices. Slicing in the step, not before it, keeps one traced step for every batch."""
+    i = tf.distribute.get_replica_context().replica_id_in_sync_group
+    return {k: v[bounds[i]:bounds[i + 1]] for k, v in inputs.items()}

@@ -55,6 +55,24 @@ def build_pointer_heads(bert, n_anchor, n_target, condition_on="pre-norm", prior
     return states, anchor_logits, target_logits, target_model
 
 
+def label_counts(rows, anchors, targets):
+    """What the priors of an anchor-then-target head are computed from, over (example, anchor) training
+    rows (anchor None: the row trains the anchor pointers only): (anchor spans, real tokens, target spans,
+    real tokens of rows with an anchor, tokens inside the target spans past their first).
+    anchors(example): how many anchor spans; targets(example, anchor): its [(..., start, end)] targets."""
+    anchor_spans = tokens = target_spans = target_tokens = inside = 0
+    for example, anchor in rows:
+        n = len(example.token_ids)
+        tokens += n
+        anchor_spans += anchors(example)
+        if anchor is not None:
+            found = targets(example, anchor)
+            target_tokens += n
+            target_spans += len(found)
+            inside += sum(span[-1] - span[-2] for span in found)
+    return anchor_spans, tokens, target_spans, target_tokens, inside
+
+
 def decode_spans(start_probs, end_probs, length, threshold=0.5):
     """[(start, end)] positions 1..length: every start above threshold with the nearest end at or after it."""
     starts = np.flatnonzero(start_probs[1:length + 1] > threshold) + 1

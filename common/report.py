@@ -13,9 +13,9 @@ A model directory written before this report existed works as it is.
 import argparse
 import os
 import random
-import sys
 from collections import Counter, defaultdict
 
+from common import cli
 from common.data import DataError, find_data_files
 from common.metrics import duee_counts, duie_counts, duie_spo_key, prf, rc_em, rc_f1
 
@@ -442,19 +442,14 @@ def main(argv=None):
     p.add_argument("--out", help="report directory (default MODEL_DIR/report)")
     p.add_argument("--samples", type=int, default=20)
     args = p.parse_args(argv)
-    try:
-        if args.model_dir:
-            path = report_model_dir(args.model_dir, args.dev, args.predictions, args.out, args.samples)
-        else:
-            if not (args.track and args.dev and args.predictions and args.out):
-                p.error("without MODEL_DIR, give --track, --dev, --predictions and --out")
-            path = write_report(args.track, args.dev, args.predictions, args.out, samples=args.samples)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if args.model_dir:
+        path = report_model_dir(args.model_dir, args.dev, args.predictions, args.out, args.samples)
+    else:
+        if not (args.track and args.dev and args.predictions and args.out):
+            p.error("without MODEL_DIR, give --track, --dev, --predictions and --out")
+        path = write_report(args.track, args.dev, args.predictions, args.out, samples=args.samples)
     print(f"report: {path}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)  # unreadable input: one line naming the file, exit code 2

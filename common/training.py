@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from tqdm import tqdm
 
-from common.distribute import distribute_batch, exchange, first_error
+from common.distribute import exchange, first_error, own_rows, replica_slices
 from common.env import keras, tf
 from common.files import save_atomically, write_json, write_text
 from common.losses import global_sum
@@ -219,21 +219,26 @@ class Trainer:
         self.optimizer.apply_gradients(zip(gradients, variables))  # sums over replicas, then clips
         return global_sum(tf.stack([loss, *tf.unstack(flags)]))  # the global loss and flags, on every replica
 
-    def _distributed_step(self, inputs, flags):
-        values = self.strategy.experimental_local_results(self.strategy.run(self.replica_step, args=(inputs, flags)))
+    def _distributed_step(self, inputs, flags, bounds):
+        def replica_step(inputs, flags):  # every replica gets the global batch and trains on its rows of it
+            return self.replica_step(own_rows(inputs, bounds), flags)
+
+        values = self.strategy.experimental_local_results(self.strategy.run(replica_step, args=(inputs, flags)))
         return values[0][0], values[0][1:]
 
     def step(self, batch, stop=False, save=False):
         """One optimizer step on one global batch: (loss, a worker asked to stop, a worker asked to save)."""
-        if self.step_function is None:
-            if self.strategy.num_replicas_in_sync == 1:  # one signature with unknown sizes: traced once
-                signature = ({k: tf.TensorSpec([None] * np.ndim(v), tf.as_dtype(np.asarray(v).dtype))
-                              for k, v in batch.items()}, tf.TensorSpec([2], tf.float32))
-                self.step_function = tf.function(self._distributed_step, input_signature=signature)
-            else:
-                self.step_function = tf.function(self._distributed_step, reduce_retracing=True)
+        n = self.strategy.num_replicas_in_sync
+        if self.step_function is None:  # one signature with unknown sizes: traced once, whatever the batches
+            with self.strategy.scope():  # slots made here, not in the step: a step that makes variables traces twice
+                self.optimizer.build(self.model.trainable_variables)
+            signature = ({k: tf.TensorSpec([None] * np.ndim(v), tf.as_dtype(np.asarray(v).dtype))
+                          for k, v in batch.items()}, tf.TensorSpec([2], tf.float32), tf.TensorSpec([n + 1], tf.int32))
+            self.step_function = tf.function(self._distributed_step, input_signature=signature)
+        slices = replica_slices(len(next(iter(batch.values()))), n)
+        bounds = tf.constant([s.start for s in slices] + [slices[-1].stop], tf.int32)
         flags = tf.constant([float(stop), float(save)])
-        loss, flags = self.step_function(distribute_batch(self.strategy, batch), flags)
+        loss, flags = self.step_function({k: tf.convert_to_tensor(v) for k, v in batch.items()}, flags, bounds)
         flags = flags.numpy()
         return float(loss), bool(flags[0] > 0), bool(flags[1] > 0)
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.pointers import decode_classes
+from common.pointers import decode_classes, label_counts
 from common.tokenization import tokenize
 from common.windows import split_windows
 
@@ -194,19 +194,12 @@ def row_arguments(example, span):
 
 
 def trigger_priors(rows, classes):
-    """Frequencies of a positive trigger label (per event type) and argument label (per class) in `rows`."""
-    trigger_labels = tokens = argument_labels = argument_tokens = inside = 0
-    for ex, span in rows:
-        n = len(ex.token_ids)
-        tokens += n
-        trigger_labels += 2 * len(ex.events)
-        if span is not None:
-            argument_tokens += n
-            arguments = row_arguments(ex, span)
-            argument_labels += 2 * len(arguments)
-            inside += sum(l - f for _, f, l in arguments)
+    """Frequencies of a positive trigger label (per event type) and argument label (per class) in `rows`,
+    and the share of argument cells inside a span past its first token (the I tags)."""
+    triggers, tokens, arguments, argument_tokens, inside = label_counts(rows, lambda ex: len(ex.events),
+                                                                        row_arguments)
     cells = max(1, argument_tokens * len(classes))
-    return (trigger_labels / max(1, 2 * tokens * len(classes.types)), argument_labels / (2 * cells), inside / cells)
+    return triggers / max(1, tokens * len(classes.types)), arguments / cells, inside / cells
 
 
 def trigger_caps(examples, margin=2, extra=4):

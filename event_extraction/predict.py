@@ -39,11 +39,11 @@ def main():
     from common.model_dir import load_model_dir
     from common.submission import write_duee_submission
     from event_extraction.events import event_list
-    from common.training import progress
 
     load_model_dir(args.model_dir, "event_extraction", args.use_unfinished)  # fail before reading the test file
     sentences = load_duee(args.input, require_items=True)
     predictor = load_predictor(args.model_dir, args.batch_size, args.precision, args.use_unfinished)
+    from common.training import progress  # TensorFlow: only once the inputs are read
     started = time.time()
     predicted = predictor.predict([s["text"] for s in sentences], progress)
     elapsed = time.time() - started

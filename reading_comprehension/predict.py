@@ -36,11 +36,11 @@ def main():
     from common.data import load_dureader
     from common.model_dir import load_model_dir
     from common.submission import write_rc_submission
-    from common.training import progress
 
     load_model_dir(args.model_dir, "reading_comprehension", args.use_unfinished)  # fail before reading the test
     questions = load_dureader(args.input, report=False, require_items=True)
     predictor = load_predictor(args.model_dir, args.batch_size, args.precision, args.use_unfinished)
+    from common.training import progress  # TensorFlow: only once the inputs are read
     started = time.time()
     answers = predictor.predict(questions, progress)
     elapsed = time.time() - started

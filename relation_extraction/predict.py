@@ -43,11 +43,11 @@ def main():
     from common.data import load_duie
     from common.model_dir import load_model_dir
     from common.submission import write_duie_submission
-    from common.training import progress
 
     load_model_dir(args.model_dir, "relation_extraction", args.use_unfinished)  # fail before reading the test file
     texts = [s["text"] for s in load_duie(args.input, require_items=True)]
     predictor = load_predictor(args.model_dir, args.batch_size, args.precision, args.use_unfinished)
+    from common.training import progress  # TensorFlow: only once the inputs are read
     started = time.time()
     spo_lists = predictor.predict(texts, progress)
     elapsed = time.time() - started

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.pointers import decode_classes, decode_spans
+from common.pointers import decode_classes, decode_spans, label_counts
 from common.tokenization import tokenize
 from common.windows import split_windows
 
@@ -124,23 +124,11 @@ def sample_rows(examples, rng):
     return rows
 
 
-def label_counts(rows):
-    """(subject label positions, real tokens, object labels, tokens of rows with a subject): for the priors."""
-    subject_labels = tokens = object_labels = object_tokens = 0
-    for ex, subject in rows:
-        n = len(ex.token_ids)
-        tokens += n
-        subject_labels += 2 * len(ex.subjects)
-        if subject is not None:
-            object_tokens += n
-            object_labels += 2 * len(ex.subjects.get(subject, ()))
-    return subject_labels, tokens, object_labels, object_tokens
-
-
 def priors(rows, n_pairs):
     """Frequencies of a positive subject label and of a positive object label (per pair) in `rows`."""
-    subject_labels, tokens, object_labels, object_tokens = label_counts(rows)
-    return subject_labels / max(1, 2 * tokens), object_labels / max(1, 2 * object_tokens * n_pairs)
+    subjects, tokens, objects, object_tokens, _ = label_counts(rows, lambda ex: len(ex.subjects),
+                                                              lambda ex, subject: ex.subjects.get(subject, ()))
+    return subjects / max(1, tokens), objects / max(1, object_tokens * n_pairs)
 
 
 def collate(rows, n_pairs):

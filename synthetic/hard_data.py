@@ -24,7 +24,7 @@ import os
 import random
 import re
 
-from synthetic.sample_data import COUNTRIES, ENGLISH, RESOURCES, Pools, _write_lines, _write_text
+from synthetic.sample_data import COUNTRIES, ENGLISH, RESOURCES, Pools, _write_lines, _write_text, write_tracks
 
 CITIES = ["北京", "上海", "广州", "深圳", "杭州", "南京", "成都", "重庆", "武汉", "西安", "长沙", "苏州", "天津",
           "青岛", "厦门", "昆明", "大连", "沈阳", "济南", "福州", "合肥", "郑州", "哈尔滨", "长春", "太原", "南宁",
@@ -271,7 +271,9 @@ class DuieSentenceMaker:
         for slot, object_type in p["object_type"].items():
             if slot not in objects:
                 objects[slot] = self.value(predicate, slot, object_type)
-        slots = {slot for slot in p["object_type"] if "{" + (slot if slot != "@value" else "o") + "}" in template}
+        # "@value" first, then the schema's order (a list, not a set: the same bytes on every run)
+        written = [slot for slot in p["object_type"] if "{" + (slot if slot != "@value" else "o") + "}" in template]
+        slots = sorted(written, key=lambda s: s != "@value")
         if predicate == "简称":  # an abbreviation made from the name's own characters
             objects["@value"] = subject[0] + subject[2] if len(subject) > 3 else subject[0] + subject[-1]
         rendered = {"s": subject_text}
@@ -280,7 +282,7 @@ class DuieSentenceMaker:
             rendered["o" if slot == "@value" else slot] = self.render(objects[slot], kind)
         text = template.format(**rendered)
         spo = {"predicate": predicate, "subject": subject, "subject_type": p["subject_type"],
-               "object": {slot: objects[slot] for slot in sorted(slots, key=lambda s: s != "@value")},
+               "object": {slot: objects[slot] for slot in slots},
                "object_type": {slot: p["object_type"][slot] for slot in slots}}
         return text, spo
 
@@ -704,13 +706,7 @@ def write_hard_data(out, seed=7, sizes=SIZES, tracks=tuple(WRITERS)):
     The test files here keep their gold annotations, so they serve as a held-out
     set that the official scripts and common.metrics can score.
     """
-    dirs = {}
-    for i, track in enumerate(tracks):
-        directory = os.path.join(out, track)
-        os.makedirs(directory, exist_ok=True)
-        WRITERS[track](directory, random.Random(seed * 1000 + i), sizes)
-        dirs[track] = directory
-    return dirs
+    return write_tracks(out, {track: (WRITERS[track], seed * 1000 + i, sizes) for i, track in enumerate(tracks)})
 
 
 def main(argv=None):

@@ -281,16 +281,21 @@ WRITERS = {"reading_comprehension": write_dureader, "relation_extraction": write
            "event_extraction": write_duee}
 
 
+def write_tracks(out, jobs):
+    """Write every track of `jobs` ({track: (writer, seed, (train, dev, test) sizes)}) under `out`/<track>;
+    returns {track: directory}."""
+    dirs = {}
+    for track, (writer, seed, sizes) in jobs.items():
+        dirs[track] = os.path.join(out, track)
+        os.makedirs(dirs[track], exist_ok=True)
+        writer(dirs[track], random.Random(seed), sizes)
+    return dirs
+
+
 def write_sample_data(out, seed=2020, tracks=tuple(WRITERS), sizes=None):
     """Write the sample data sets under `out`/<track> (`sizes`: (train, dev, test) for every track instead of
     SIZES); returns {track: directory}."""
-    dirs = {}
-    for i, track in enumerate(tracks):
-        directory = os.path.join(out, track)
-        os.makedirs(directory, exist_ok=True)
-        WRITERS[track](directory, random.Random(seed + i), sizes or SIZES[track])
-        dirs[track] = directory
-    return dirs
+    return write_tracks(out, {track: (WRITERS[track], seed + i, sizes or SIZES[track]) for i, track in enumerate(tracks)})
 
 
 def main(argv=None):

@@ -7,7 +7,7 @@ import pytest
 
 from common.metrics import duee_counts, duee_scores, duie_counts, duie_scores, prf
 from common.report import highlight, main as report_main, write_report
-from tests.conftest import write_lines
+from tests.conftest import run, write_lines
 
 matplotlib.use("Agg")
 
@@ -87,12 +87,14 @@ def test_reading_comprehension_groups_and_cli(tmp_path, capsys):
     dev = tmp_path / "dev.json"
     dev.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     (tmp_path / "pred.json").write_text(json.dumps({"a": "北京", "b": ""}, ensure_ascii=False), encoding="utf-8")
-    assert report_main(["--track", "reading_comprehension", "--dev", str(dev), "--predictions",
-                        str(tmp_path / "pred.json"), "--out", str(tmp_path / "r")]) == 0
+    report_main(["--track", "reading_comprehension", "--dev", str(dev), "--predictions", str(tmp_path / "pred.json"),
+                 "--out", str(tmp_path / "r")])
+    assert capsys.readouterr().out == f"report: {tmp_path / 'r' / 'report.md'}\n"
     text = open(tmp_path / "r" / "report.md", encoding="utf-8").read()
     assert "F1 33.333" in text and "No-answer predictions (empty string): 2 of 3" in text and "| 哪 | 2 |" in text
     check_figures(tmp_path / "r")
-    assert report_main([str(tmp_path)]) == 2 and "not a model directory" in capsys.readouterr().err
+    result = run("-m", "common.report", str(tmp_path))
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {tmp_path}: not a model directory")
 
 
 def test_highlight_never_nests():

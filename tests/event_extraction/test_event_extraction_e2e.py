@@ -30,19 +30,19 @@ def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
         assert all(a["argument"] in texts[row["id"]] for e in row["event_list"] for a in e["arguments"])
 
 
-def test_argument_heads_train_and_predict_from_their_directory(sample_dir, tiny_bert_dir, tmp_path):
+@pytest.mark.parametrize("head", ["span", "crf", "memm"])
+def test_argument_heads_train_and_predict_from_their_directory(sample_dir, tiny_bert_dir, tmp_path, head):
     test = sample_dir / "event_extraction" / "test1.json"
-    for head in ("span", "crf", "memm"):
-        out = train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / head, 2, "--head", head)
-        assert json.load(open(out / "args.json"))["head"] == head
-        assert max(json.loads(line)["dev_f1"] for line in open(out / "metrics.jsonl")) >= 0.5
-        result = run("event_extraction/predict.py", "--model-dir", str(out), "--input", str(test),
-                     "--output", str(tmp_path / f"{head}.json"))
-        assert result.returncode == 0, result.stderr[-3000:]
-        assert validate("event_extraction", str(test), str(tmp_path / f"{head}.json")) == ([], 150)
-        for line in open(tmp_path / f"{head}.json", encoding="utf-8"):
-            types = [e["event_type"] for e in json.loads(line)["event_list"]]
-            assert len(types) == len(set(types))  # these heads find arguments: one event per event type
+    out = train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / head, 2, "--head", head)
+    assert json.load(open(out / "args.json"))["head"] == head
+    assert max(json.loads(line)["dev_f1"] for line in open(out / "metrics.jsonl")) >= 0.5
+    result = run("event_extraction/predict.py", "--model-dir", str(out), "--input", str(test),
+                 "--output", str(tmp_path / f"{head}.json"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert validate("event_extraction", str(test), str(tmp_path / f"{head}.json")) == ([], 150)
+    for line in open(tmp_path / f"{head}.json", encoding="utf-8"):
+        types = [e["event_type"] for e in json.loads(line)["event_list"]]
+        assert len(types) == len(set(types))  # these heads find arguments: one event per event type
 
 
 def test_bad_input(model_dir, tmp_path):

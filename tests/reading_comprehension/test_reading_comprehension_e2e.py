@@ -20,7 +20,7 @@ def dureader(path, paragraphs):
 
 @pytest.fixture(scope="module")
 def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
-    return train_on_sample("reading_comprehension", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("rc_model"), 4)
+    return train_on_sample("reading_comprehension", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("rc_model"), 2)
 
 
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):

@@ -1,7 +1,10 @@
 """The hard event data holds what the official dev file holds: overlapping arguments, several events of one type
-sharing arguments, and every event's trigger."""
+sharing arguments, and every event's trigger; the stand-in data makers write the same bytes for a seed."""
 import collections
 import json
+import os
+import subprocess
+import sys
 
 
 def test_hard_event_data_has_the_official_rates(hard_dir):
@@ -26,3 +29,15 @@ def test_hard_event_data_has_the_official_rates(hard_dir):
     assert 0.03 <= repeated / arguments <= 0.08, repeated / arguments
     assert 0.08 <= overlapping / arguments <= 0.15, overlapping / arguments
     assert 0.03 <= same_type / len(rows) <= 0.15, same_type / len(rows)
+
+
+def test_a_seed_writes_the_same_bytes_in_every_process(tmp_path):
+    """String hashing differs between processes (PYTHONHASHSEED): no set order may reach the files."""
+    for maker, args in (("synthetic.hard_data", ["--sizes", "60", "10", "10"]), ("synthetic.sample_data", [])):
+        for hash_seed in ("1", "2"):
+            subprocess.run([sys.executable, "-m", maker, "--out", str(tmp_path / maker / hash_seed), *args], check=True,
+                           env=dict(os.environ, PYTHONHASHSEED=hash_seed), capture_output=True)
+        files = sorted(p.relative_to(tmp_path / maker / "1") for p in (tmp_path / maker / "1").rglob("*.json"))
+        assert len(files) >= 9
+        for name in files:
+            assert (tmp_path / maker / "1" / name).read_bytes() == (tmp_path / maker / "2" / name).read_bytes(), name

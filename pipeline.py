@@ -13,11 +13,10 @@ import shlex
 import subprocess
 import sys
 
-from common.data import TRACKS, DataError, find_data_files
+from common.data import DataError, find_data_files
+from tools.tracks import NAMES as TRACKS, track
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-SUBMISSION = {"relation_extraction": "submission.zip", "event_extraction": "submission.json",
-              "reading_comprehension": "submission.json"}
 # settings of the embedded default: a tiny BERT learns from scratch, so a high learning rate
 TINY_SETTINGS = {
     "relation_extraction": {"epochs": 12, "batch_size": 16, "maxlen": 128, "learning_rate": 1e-3},
@@ -80,7 +79,7 @@ def main(argv=None):
             settings[key] = getattr(args, key)
     out = args.out or os.path.join(outputs, args.track)
     try:
-        test = find_data_files(args.track, args.data_dir, need=())["test"]
+        test = find_data_files(track(args.track).FILES, args.data_dir, need=())["test"]
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -93,14 +92,14 @@ def main(argv=None):
         command.append("--recompute")
     command += shlex.split(args.train_args)
     run(command)
-    run([python, "-m", "common.report", out])
+    run([python, "-m", "tools.report", out])
     if not test:
         print(f"\n{args.track}: model in {out}; no test file under {args.data_dir}, so no submission was written "
               f"(put the test file there and run {args.track}/predict.py --model-dir {out} ...)")
         return
-    submission = os.path.join(out, SUBMISSION[args.track])
+    submission = os.path.join(out, track(args.track).SUBMISSION)
     run([python, f"{args.track}/predict.py", "--model-dir", out, "--input", test, "--output", submission])
-    run([python, "-m", "common.validate", "--track", args.track, "--test", test, "--submission", submission])
+    run([python, "-m", "tools.validate", "--track", args.track, "--test", test, "--submission", submission])
     print(f"\n{args.track}: model in {out}, submission {submission}")
 
 

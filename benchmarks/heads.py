@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from benchmarks.helpers import BASE, OUT, ROOT, SCHEMAS, TrackBench, base_bert_files, timed
-from event_extraction.events import HEADS
+from event_extraction.heads import HEADS
 from pipeline import embedded_default
 
 TRACK = "event_extraction"
@@ -28,7 +28,7 @@ def speed(bert_files, data_dir, maxlen, rounds, batch_size, n_predict, log=print
     from common.training import Batches
 
     benches = {head: TrackBench(TRACK, data_dir, bert_files, maxlen, head=head) for head in HEADS}
-    first = benches[HEADS[0]]
+    first = benches[next(iter(HEADS))]
     for bench in benches.values():  # the same encoder weights under every head
         for w, v in zip(bench.encoder_weights, first.encoder_weights):
             w.assign(v)
@@ -64,16 +64,19 @@ def speed(bert_files, data_dir, maxlen, rounds, batch_size, n_predict, log=print
 def measure_memory(head, batch_size, maxlen, config_dir):
     """Peak resident memory of training steps (fresh process): the real DuEE schema, random batches."""
     from common.bert import BertFiles, build_bert
-    from common.data import load_duee_schema
+    from common.data import read_json_lines
     from common.training import Trainer, make_optimizer
+    from common.windows import Window
     from event_extraction import events
+    from event_extraction.track import Config
 
-    classes = events.Classes.from_schema(load_duee_schema(os.path.join(SCHEMAS, "duee1_schema.json")))
-    config = os.path.join(config_dir, "bert_config.json")
-    with open(config, encoding="utf-8") as f:
+    config = Config(maxlen=maxlen, head=head, max_span_len=32, priors=[1e-5] * 3,
+                    schema=[obj for _, obj in read_json_lines(os.path.join(SCHEMAS, "duee1_schema.json"))])
+    classes, head_of = config.classes(), HEADS[head]
+    bert_config = os.path.join(config_dir, "bert_config.json")
+    with open(bert_config, encoding="utf-8") as f:
         vocab_size = json.load(f)["vocab_size"]
-    model = events.build_model(build_bert(BertFiles(config, None, None), load_weights=False), classes, head,
-                               max_span_len=32, prior=1e-5).train
+    model = head_of.build(build_bert(BertFiles(bert_config, None, None), load_weights=False), classes, config).train
     rng = np.random.default_rng(0)
     examples = []
     for _ in range(batch_size):  # an event every 40 tokens: its trigger, then 3 arguments
@@ -85,11 +88,10 @@ def measure_memory(head, batch_size, maxlen, config_dir):
             event_spans[(t, s, s + 1)] = arguments
             spans += arguments
         tags, _ = events.tag_sequence(maxlen - 2, [(c, f - 1, l - 1) for c, f, l in spans])
-        examples.append(events.Example(ids, spans, np.concatenate([[0], tags, [0]]).astype("int32"), False, False,
-                                       event_spans))
+        examples.append(events.Example(ids, spans, np.concatenate([[0], tags, [0]]).astype("int32"),
+                                       Window(0, maxlen - 2, maxlen - 2), event_spans))
     trainer = Trainer(model, make_optimizer(1e-5, 100), None, 1, None, "/tmp", chief=False)
-    batch = events.collate(events.trigger_rows(examples)[:batch_size] if head == "trigger" else examples, head,
-                           classes)
+    batch = head_of.collate(head_of.rows(examples)[:batch_size], classes, config)
     trainer.step(batch)
     trainer.step(batch)
     return {"head": head, "batch_size": batch_size, "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}

@@ -1,5 +1,7 @@
 """What the benchmarks share: the BERT-base shape, timing, a track's model and data built from its public
 API (TrackBench), the 2020 way's fixed padding and span search, and running a track's train.py."""
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -8,7 +10,7 @@ import time
 
 import numpy as np
 
-from common.data import TRACKS  # noqa: F401  (re-exported for the benchmarks)
+from tools.tracks import track
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "outputs", "bench")
@@ -58,79 +60,33 @@ def sparse_head(layer, features, rng, positive=0.02):
 # ---------------------------------------------------------------- one track, one model
 
 class TrackBench:
-    """A track's model, predictor factory and training examples, built from its public API."""
+    """A track's training model, Predictor and training rows, made through its contract (common/track.py)."""
 
-    def __init__(self, track, data_dir, bert_files, maxlen, seed=0, head=None, recompute=False):
+    def __init__(self, name, data_dir, bert_files, maxlen, seed=0, head=None, recompute=False):
         from common.bert import build_bert
+        from common.data import find_data_files
         from common.tokenization import load_tokenizer
+        from common.track import track_args
 
-        self.track, self.maxlen, self.head = track, maxlen, head
+        self.track, self.maxlen, self.head = name, maxlen, head
+        t = track(name)
         self.tokenizer = load_tokenizer(bert_files.vocab)
+        options = dict(maxlen=maxlen, seed=seed, recompute=recompute, **({"head": head} if head else {}))
+        with contextlib.redirect_stdout(io.StringIO()):  # the data summary
+            data = t.prepare(track_args(t, **options), find_data_files(t.FILES, data_dir), self.tokenizer, bert_files)
         bert = build_bert(bert_files, load_weights=bert_files.checkpoint is not None, recompute=recompute)
         self.encoder_weights = bert.model.weights
-        getattr(self, "_setup_" + track)(data_dir, bert, np.random.default_rng(seed))
+        self.model, self.base_predictor = t.build(data.config, bert, self.tokenizer)
+        self.examples, self.collate, self.length = data.rows, data.collate, data.length
+        self.inputs = t.inputs(data.dev)
+        if name == "relation_extraction":
+            self._sparse_heads(*self.base_predictor.models[0], np.random.default_rng(seed))
 
-    def _setup_relation_extraction(self, data_dir, bert, rng):
-        from common.data import find_data_files, load_duie, load_duie_schema
-        from relation_extraction import spo
+    def predictor(self, batch_size, run=None):
+        """The Predictor at `batch_size`, its models called through `run` (default: traced functions)."""
+        from common.ensemble import with_run
 
-        files = find_data_files(self.track, data_dir)
-        labels = spo.Labels.from_schema(load_duie_schema(files["schema"]))
-        train, dev = load_duie(files["train"], report=False), load_duie(files["dev"], report=False)
-        self.examples = spo.training_rows([ex for s in train for ex in spo.make_examples(
-            self.tokenizer, s, labels, self.maxlen)])
-        self.model, encoder, object_head = spo.build_models(bert, len(labels.pairs),
-                                                            priors=spo.priors(self.examples, len(labels.pairs)))
-        self.inputs = [s["text"] for s in dev]
-        self._sparse_heads(encoder, object_head, rng)
-        self.predictor = lambda batch_size: spo.Predictor(self.tokenizer, encoder, object_head, labels,
-                                                          self.maxlen, batch_size=batch_size)
-        self.model_calls = {"encoder": encoder, "object_head": object_head}  # Predictor attribute -> model
-        self.length = lambda row: len(row[0].token_ids)
-        self.collate = lambda rows: spo.collate(rows, len(labels.pairs))
-
-    def _setup_event_extraction(self, data_dir, bert, rng):
-        from common.data import find_data_files, load_duee, load_duee_schema
-        from event_extraction import events
-
-        files = find_data_files(self.track, data_dir)
-        schema = load_duee_schema(files["schema"])
-        classes = events.Classes.from_schema(schema)
-        train, dev = load_duee(files["train"], schema, report=False), load_duee(files["dev"], report=False)
-        windows = [ex for s in train for ex in events.make_examples(self.tokenizer, s, classes, self.maxlen)[0]]
-        head = self.head or "trigger"
-        max_span_len, max_spans = events.span_limits(windows)
-        if head == "trigger":
-            self.examples = events.trigger_rows(windows)
-            prior, self.length = events.trigger_priors(self.examples, classes), lambda row: len(row[0].token_ids)
-        else:
-            self.examples = windows
-            prior, self.length = events.span_prior(windows, len(classes), max_span_len), lambda e: len(e.token_ids)
-        models = events.build_model(bert, classes, head, events.HEAD_LR_MULTIPLIERS[head], max_span_len, prior)
-        self.model = models.train
-        self.inputs = [s["text"] for s in dev]
-        self.predictor = lambda batch_size: events.Predictor(self.tokenizer, models, classes, head, self.maxlen,
-                                                             batch_size=batch_size, max_span_len=max_span_len,
-                                                             max_spans=max_spans, trigger_caps=events.trigger_caps(windows))
-        self.model_calls = {"model": models.predict}
-        if head == "trigger":
-            self.model_calls["arguments"] = models.arguments
-        self.collate = lambda b: events.collate(b, head, classes)
-
-    def _setup_reading_comprehension(self, data_dir, bert, rng):
-        from common.data import find_data_files, load_dureader
-        from reading_comprehension import spans
-
-        files = find_data_files(self.track, data_dir)
-        self.model, predict_model = spans.build_model(bert)
-        train, dev = load_dureader(files["train"], report=False), load_dureader(files["dev"], report=False)
-        self.inputs = dev
-        self.predictor = lambda batch_size, search=spans.best_spans: spans.Predictor(
-            self.tokenizer, predict_model, self.maxlen, batch_size=batch_size, span_search=search)
-        self.model_calls = {"model": predict_model}
-        self.examples = [w for q in train if q.found
-                         for w in spans.encode_question(self.tokenizer, q, 64, self.maxlen)[1] if w.start > 0]
-        self.length, self.collate = lambda w: len(w.token_ids), spans.collate
+        return with_run(self.base_predictor, run, batch_size)
 
     def _sparse_heads(self, encoder, object_head, rng):
         from common.env import keras
@@ -154,12 +110,12 @@ class TrackBench:
         """Batched Predictor against one example per call, through our traced function and through
         Keras's model.predict (what the 2020 code called per example); outputs must agree."""
         inputs = self.inputs[:n_examples]
-        search = {"search": naive_best_spans} if self.track == "reading_comprehension" else {}
         batched = self.predictor(batch_size)
         # one example per call: a huge batch size holds all windows of one text (and all its subjects) in one call
-        traced, keras_predict = self.predictor(10 ** 6, **search), self.predictor(10 ** 6, **search)
-        for name, model in self.model_calls.items():
-            setattr(keras_predict, name, lambda x, m=model: m.predict(x, verbose=0))
+        traced = self.predictor(10 ** 6)
+        keras_predict = self.predictor(10 ** 6, run=lambda m: (lambda x: m.predict(x, verbose=0)))
+        if self.track == "reading_comprehension":
+            traced.span_search = keras_predict.span_search = naive_best_spans
         batched.predict(inputs[:batch_size]), traced.predict(inputs[:2]), keras_predict.predict(inputs[:2])  # trace
         result = {"examples": len(inputs)}
         fast, fast_time = timed(lambda: batched.predict(inputs))

@@ -37,7 +37,8 @@ import time
 
 import numpy as np
 
-from benchmarks.helpers import OUT, ROOT, TRACKS, train
+from benchmarks.helpers import OUT, ROOT, train
+from tools.tracks import NAMES as TRACKS
 
 YARDSTICK = os.path.join(ROOT, "synthetic", "yardstick")
 # train, dev, test items per track: enough for the best design to pass dev F1 0.5 in 6 epochs with the pretrained BERT
@@ -158,7 +159,7 @@ def test_files(data_dir):
 def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, timeout, report_only=False):
     """Train, predict the held-out test file, score it: the run's record (reused if this code made it;
     None with `report_only` when there is none)."""
-    from common.validate import score
+    from tools.validate import score
 
     record_path = os.path.join(out_dir, "bench_record.json")
     fingerprint = code_fingerprint()

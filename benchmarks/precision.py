@@ -19,7 +19,8 @@ import time
 
 import numpy as np
 
-from benchmarks.helpers import OUT, ROOT, TRACKS, TrackBench, base_bert_files, timed, train
+from benchmarks.helpers import OUT, ROOT, TrackBench, base_bert_files, timed, train
+from tools.tracks import NAMES as TRACKS
 from pipeline import TINY_SETTINGS, embedded_default
 
 MODES = {"fp32": ("fp32", False), "bf16": ("bf16", False), "fp16": ("fp16", False),

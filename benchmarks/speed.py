@@ -18,11 +18,11 @@ import json
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 
-from benchmarks.helpers import OUT, ROOT, SCHEMAS, TRACKS, TrackBench, base_bert_files, naive_best_spans, timed
+from benchmarks.helpers import OUT, ROOT, SCHEMAS, TrackBench, base_bert_files, naive_best_spans, timed
+from tools.tracks import NAMES as TRACKS
 from pipeline import embedded_default
 
 
@@ -55,8 +55,8 @@ def bench_strategy(track, data_dir, bert_files, maxlen, batch_size, rounds=5):
 def bench_decoding(length=512, rows=16, max_answer_len=64, seed=0):
     from bert4keras.snippets import ViterbiDecoder
 
-    from common.data import load_duee_schema
-    from event_extraction import events
+    from event_extraction import duee, events
+    from event_extraction.decoding import viterbi
     from reading_comprehension import spans
 
     rng = np.random.default_rng(seed)
@@ -69,11 +69,11 @@ def bench_decoding(length=512, rows=16, max_answer_len=64, seed=0):
                                   "speedup": slow_time / fast_time,
                                   "identical": bool((fast[0] == slow[0]).all() and (fast[1] == slow[1]).all())}}
 
-    classes = events.Classes.from_schema(load_duee_schema(os.path.join(SCHEMAS, "duee1_schema.json")))
+    classes = events.Classes.from_schema(duee.load_schema(os.path.join(SCHEMAS, "duee1_schema.json")))
     allowed = classes.allowed_transitions()
     trans = rng.normal(size=(classes.n_tags, classes.n_tags)).astype("float32")
     emissions = rng.normal(size=(rows, length, classes.n_tags)).astype("float32")
-    (paths, _), fast_time = timed(lambda: events.viterbi(emissions, np.full(rows, length), trans, allowed))
+    (paths, _), fast_time = timed(lambda: viterbi(emissions, np.full(rows, length), trans, allowed))
     decoder = ViterbiDecoder(np.where(allowed, trans, -1e12), starts=[0])
     reference, slow_time = timed(lambda: [decoder.decode(e.copy()) for e in emissions])
     results["ee_viterbi"] = {"sequences": rows, "tokens": length, "tags": classes.n_tags,

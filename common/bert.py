@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from common.checkpoints import HF_WEIGHTS, read_do_lower_case, read_hf_config
-from common.options import RECOMPUTE_MODES, CheckpointError  # noqa: F401  (raised by the functions here)
+from common.options import RECOMPUTE_MODES, CheckpointError
 
 GOOGLE, HF = "google", "hf"
 LAYOUTS = ("a Google-format BERT directory holds bert_config.json, bert_model.ckpt.* and vocab.txt; a Hugging "

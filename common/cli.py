@@ -11,15 +11,17 @@ from common.options import (PRECISIONS, SCHEDULES, STRATEGIES, CheckpointError, 
                             StrategyError, TrainingError)
 
 
-def train_parser(description, track, defaults):
-    """The train.py contract; `defaults` sets the track's epochs, batch size, maxlen, learning rate, schedule."""
+def train_parser(description, track):
+    """The options every train.py has; the track's DEFAULTS set its epochs, batch size, maxlen, learning rate,
+    schedule, and its FILES the data files it reads."""
+    defaults = track.DEFAULTS
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data (--data-dir finds the official file names; the others override)")
     data.add_argument("--data-dir", help="directory with the official train/dev/test (and schema) files")
     data.add_argument("--train")
     data.add_argument("--dev")
     data.add_argument("--test", help="optional: predicted after training")
-    if track != "reading_comprehension":
+    if "schema" in track.FILES:
         data.add_argument("--schema")
     p.add_argument("--bert-dir", required=True,
                    help="a BERT folder: Hugging Face (config.json, model.safetensors or tf_model.h5, vocab.txt) or "
@@ -136,17 +138,17 @@ class TrainingSession:
     active = None  # the session whose workers have a meeting ahead
     multiworker = False
 
-    def __init__(self, args, track, file_roles=("train", "dev", "test", "schema")):
-        from common.distribute import exchange, first_error, is_chief, make_strategy, worker_name
+    def __init__(self, args, track):
+        from common.distribute import exchange, first_error, is_chief, make_strategy
         from common.precision import resolve_precision, set_precision
         from common.training import seed_everything
 
         self.args, self.track, self.lock = args, track, None
         self.strategy = make_strategy(args.strategy)  # first: under multiworker the workers meet here
-        self.chief, self.worker = is_chief(self.strategy), worker_name(self.strategy)
+        self.chief = is_chief(self.strategy)
         TrainingSession.multiworker = getattr(self.strategy, "cluster_resolver", None) is not None
         try:
-            self._check_set_up(file_roles)
+            self._check_set_up()
             failure = None
         except ERRORS as e:
             failure = e
@@ -163,13 +165,13 @@ class TrainingSession:
             set_length_multiple(32)
         seed_everything(args.seed)
 
-    def _check_set_up(self, file_roles):
+    def _check_set_up(self):
         from common.bert import BertFiles
         from common.data import find_data_files
         from common.model_dir import RunLock, prepare_model_dir
 
         a = self.args
-        self.files = find_data_files(self.track, a.data_dir, {r: getattr(a, r, None) for r in file_roles})
+        self.files = find_data_files(self.track.FILES, a.data_dir, {r: getattr(a, r, None) for r in self.track.FILES})
         self.bert_files = BertFiles.from_dir(a.bert_dir)
         self.bert_files.check_maxlen(a.maxlen)
         if a.stride is not None and not 0 < a.stride <= a.maxlen - 2:
@@ -179,7 +181,7 @@ class TrainingSession:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1")
         if self.chief:  # refuse a directory of another run now, before minutes of encoding; write it before training
             self.lock = RunLock(a.output_dir)
-            prepare_model_dir(a.output_dir, self.bert_files, self.recorded_args(), resume=a.resume,
+            prepare_model_dir(a.output_dir, self.bert_files, self.track, self.run_record(), resume=a.resume,
                               overwrite=a.overwrite, write=False)
 
     def tell_others(self, error):
@@ -201,8 +203,9 @@ class TrainingSession:
         with self.strategy.scope():
             yield
 
-    def recorded_args(self):
-        return dict(vars(self.args), track=self.track, do_lower_case=self.bert_files.do_lower_case)
+    def run_record(self):
+        """The run's arguments, as config.json records them beside the Config."""
+        return dict(vars(self.args))
 
     def optimizer(self, total_steps):
         from common.training import make_optimizer
@@ -211,14 +214,14 @@ class TrainingSession:
         return make_optimizer(a.learning_rate, total_steps, a.schedule, a.warmup, a.clip_norm,
                               loss_scale=a.precision == "fp16")
 
-    def fit(self, model, optimizer, batches, evaluate, on_best=None, schema_path=None, key="f1"):
+    def fit(self, model, optimizer, batches, evaluate, on_best=None, config=None, key="f1"):
         """Write the model directory (the chief), train, mark the directory finished; the best epoch's record."""
         from common.model_dir import finish_model_dir, prepare_model_dir
         from common.training import Trainer
 
         a = self.args
         if self.chief:
-            prepare_model_dir(a.output_dir, self.bert_files, self.recorded_args(), schema_path, resume=a.resume,
+            prepare_model_dir(a.output_dir, self.bert_files, self.track, self.run_record(), config, resume=a.resume,
                               overwrite=a.overwrite)
         trainer = Trainer(model, optimizer, batches, a.epochs, evaluate, a.output_dir, key=key, on_best=on_best,
                           strategy=self.strategy, chief=self.chief, save_every=a.save_every,

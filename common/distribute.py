@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from common.env import tf
-from common.options import STRATEGIES, StrategyError  # noqa: F401  (raised here)
+from common.options import STRATEGIES, StrategyError
 
 MESSAGE_BYTES = 4096  # what one worker can tell the others at a meeting (a JSON object)
 
@@ -89,9 +89,9 @@ def exchange(strategy, message):
     return list(messages.values())
 
 
-def first_error(messages, own=None):
-    """"worker 1: <its error>" of the first message that holds an error (the caller's own first), or None."""
-    for m in sorted(messages, key=lambda m: m.get("worker") != own):
+def first_error(messages):
+    """"worker 1: <its error>" of the first message that holds an error, or None."""
+    for m in messages:
         if m.get("error"):
             return f"{m['worker']}: {m['error']}"
     return None

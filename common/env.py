@@ -1,7 +1,8 @@
 """The one place that prepares TensorFlow and bert4keras for this stack.
 
-Import this module before anything that imports tensorflow or bert4keras:
-`from common import env` at the top of a script is enough.
+`from common.env import tf, keras, K` gives TensorFlow and tf_keras with bert4keras patched. The
+patches run whenever bert4keras.layers is first imported, whoever imports it (common/__init__.py
+hooks that import), so no import order can skip them.
 """
 import contextlib
 import functools
@@ -11,12 +12,6 @@ import sys
 import tempfile
 import warnings
 
-# bert4keras must see tf.keras (tf_keras 2.x), not Keras 3.
-os.environ["TF_KERAS"] = "1"
-os.environ["TF_USE_LEGACY_KERAS"] = "1"
-# bert4keras decides at import time whether its layers may recompute; we enable
-# the machinery here and switch it per layer at build time (see common.bert).
-os.environ["RECOMPUTE"] = "1"
 # bert4keras 0.11.5 still imports distutils, which is deprecated.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="bert4keras")
 # bert4keras reuses one initializer instance per layer; the checkpoint overwrites those values anyway.
@@ -70,56 +65,59 @@ if int(os.environ.get("LIC_LOGICAL_CPUS") or 0) > 1:
         tf.config.list_physical_devices("CPU")[0],
         [tf.config.LogicalDeviceConfiguration()] * int(os.environ["LIC_LOGICAL_CPUS"]))
 
-# TF 2.21 moved tape.stop_recording to eager.record; bert4keras's recompute needs it.
-_backend.tape.stop_recording = record.stop_recording
-# bert4keras's recompute wrapper re-records the op itself; give it the function it expects.
-_backend.tape.record_operation = record.record_operation
 
-_recompute_once = _backend.recompute_grad
-
-
-def _switchable_recompute(call):
-    """Decorate a layer's call so it recomputes only when the layer asks for it.
-
-    bert4keras applies its decorator to every layer class at import; we keep
-    both versions and let `layer.recompute` (set by common.bert) choose.
-    """
-    recomputed = _recompute_once(call)
-    accepted = set(tf_inspect.getfullargspec(call).args)
-
-    @functools.wraps(call)
-    def inner(self, inputs, **kwargs):
-        if getattr(self, "recompute", False):
-            return recomputed(self, inputs, **kwargs)
-        # Keras passes mask/training to a **kwargs signature; not every call takes them
-        return call(self, inputs, **{k: v for k, v in kwargs.items() if k in accepted})
-
-    return inner
+def patch_backend():
+    """Before bert4keras's layers are defined (once): what its recompute needs from TF 2.21, and a switchable
+    recompute decorator."""
+    if getattr(_backend, "patched_for_this_stack", False):
+        return
+    # TF 2.21 moved tape.stop_recording to eager.record; bert4keras's recompute needs it.
+    _backend.tape.stop_recording = record.stop_recording
+    # bert4keras's recompute wrapper re-records the op itself; give it the function it expects.
+    _backend.tape.record_operation = record.record_operation
+    _backend.recompute_grad = _switchable(_backend.recompute_grad)
+    _backend.patched_for_this_stack = True
 
 
-_backend.recompute_grad = _switchable_recompute
+def _switchable(recompute_once):
+    """bert4keras's decorator, which it applies to every layer class at import, made to recompute only when
+    the layer asks for it (`layer.recompute`, set by common.bert)."""
+    def decorate(call):
+        recomputed = recompute_once(call)
+        accepted = set(tf_inspect.getfullargspec(call).args)
 
-import bert4keras.layers  # noqa: E402,F401  (decorated with the switchable version)
+        @functools.wraps(call)
+        def inner(self, inputs, **kwargs):
+            if getattr(self, "recompute", False):
+                return recomputed(self, inputs, **kwargs)
+            # Keras passes mask/training to a **kwargs signature; not every call takes them
+            return call(self, inputs, **{k: v for k, v in kwargs.items() if k in accepted})
+
+        return inner
+    return decorate
+
+
+def patch_layers(layers):
+    """Right after bert4keras's layers are defined: every LayerNormalization computes in float32 (Keras casts
+    its inputs) whatever the global policy; under bfloat16/float16 the mean and variance of hundreds of values
+    lose too much precision."""
+    norm = layers.LayerNormalization
+    init, build = norm.__init__, norm.build
+
+    def float32_init(self, *args, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        init(self, *args, **kwargs)
+
+    def float32_build(self, input_shape):
+        build(self, input_shape)
+        for name in ("hidden_dense", "beta_dense", "gamma_dense"):  # the conditional variant's own layers
+            if getattr(self, name, None) is not None:
+                getattr(self, name)._set_dtype_policy(self.dtype_policy)
+
+    norm.__init__, norm.build = float32_init, float32_build
+
+
+import bert4keras.layers  # noqa: E402,F401  (patched on import: see common/__init__.py)
 from bert4keras.backend import keras, K  # noqa: E402
-
-_LayerNorm = bert4keras.layers.LayerNormalization
-_layer_norm_init, _layer_norm_build = _LayerNorm.__init__, _LayerNorm.build
-
-
-def _float32_layer_norm_init(self, *args, **kwargs):
-    # under a bfloat16/float16 policy the mean and variance of hundreds of values lose too much precision:
-    # every LayerNormalization computes in float32 (Keras casts its inputs) whatever the global policy
-    kwargs.setdefault("dtype", "float32")
-    _layer_norm_init(self, *args, **kwargs)
-
-
-def _float32_layer_norm_build(self, input_shape):
-    _layer_norm_build(self, input_shape)
-    for name in ("hidden_dense", "beta_dense", "gamma_dense"):  # the conditional variant's own layers
-        if getattr(self, name, None) is not None:
-            getattr(self, name)._set_dtype_policy(self.dtype_policy)
-
-
-_LayerNorm.__init__, _LayerNorm.build = _float32_layer_norm_init, _float32_layer_norm_build
 
 __all__ = ["tf", "keras", "K"]

@@ -63,6 +63,16 @@ def write_json(path, obj, indent=2):
     write_text(path, json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
 
 
+def json_lines(rows):
+    """UTF-8 bytes of one JSON object per line (non-ASCII characters kept as they are)."""
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+
+
+def write_json_lines(path, rows):
+    content = json_lines(rows)
+    write_atomically(path, lambda f: f.write(content))
+
+
 def read_json(path, what="file"):
     """A JSON document; DataError naming the file if it cannot be read."""
     try:

@@ -1,8 +1,9 @@
 """A trained model directory holds everything `predict.py --model-dir DIR` needs, and says when it is not done.
 
 DIR/bert_config.json, DIR/vocab.txt: the encoder's shape and vocabulary;
-DIR/schema.json: the track's schema (relation and event extraction);
-DIR/args.json: the training arguments (track, maxlen, head, precision, ...);
+DIR/config.json: {"track", "config": the track's Config (everything predict needs, the schema included),
+    "run": the training run's arguments}, written and read here only (directories of earlier versions
+    hold args.json and schema.json instead: their track converts them, common.track's legacy_config);
 DIR/model.weights.h5: the weights of the best dev epoch (float32 whatever the training precision);
 DIR/training.json: present while a run writes the directory (and after a run that did not finish);
 DIR/metrics.jsonl, DIR/resume/: the epochs' records and the last resume point;
@@ -25,17 +26,18 @@ from common.files import read_json, save_atomically, write_json
 from common.options import CheckpointError, ModelDirError
 
 WEIGHTS = "model.weights.h5"
-ARGS = "args.json"
+CONFIG = "config.json"
+ARGS = "args.json"  # earlier versions' config
 MARKER = "training.json"
 RESUME = "resume"
 METRICS = "metrics.jsonl"
 LOCK = ".lock"
 # what a run writes: --overwrite removes exactly these
-RUN_FILES = (WEIGHTS, ARGS, MARKER, METRICS, "schema.json", "bert_config.json", "vocab.txt", "dev_predictions.json",
-             "dev_predictions.zip", "tensorboard", RESUME, "report")
-# arguments a resumed run must share with the run it continues (they shape the model or the data)
-RESUME_KEYS = ("track", "maxlen", "stride", "head", "word_level", "max_question_len", "seed", "batch_size",
-               "learning_rate", "schedule")
+RUN_FILES = (WEIGHTS, CONFIG, ARGS, MARKER, METRICS, "schema.json", "bert_config.json", "vocab.txt",
+             "dev_predictions.json", "dev_predictions.zip", "tensorboard", RESUME, "report")
+# arguments a resumed run must share with the run it continues (they shape the model or the data), besides
+# the track's own RESUME_KEYS
+RESUME_KEYS = ("maxlen", "stride", "word_level", "seed", "batch_size", "learning_rate", "schedule")
 
 
 class RunLock:
@@ -113,25 +115,42 @@ def _pid_alive(pid):
 
 
 def holds_run(output_dir):
-    return any(os.path.exists(os.path.join(output_dir, name)) for name in (ARGS, WEIGHTS, MARKER, RESUME))
+    return any(os.path.exists(os.path.join(output_dir, name)) for name in (CONFIG, ARGS, WEIGHTS, MARKER, RESUME))
 
 
-def prepare_model_dir(output_dir, bert_files, args, schema_path=None, resume=False, overwrite=False, write=True):
+def read_record(model_dir):
+    """(track name, the run's arguments, the Config's values or None for an earlier version's directory) as
+    config.json (or an earlier version's args.json) holds them; (None, {}, None) where there is neither."""
+    path = os.path.join(model_dir, CONFIG)
+    if os.path.isfile(path):
+        doc = read_json(path, "config")
+        return doc.get("track"), doc.get("run") or {}, doc.get("config") or {}
+    path = os.path.join(model_dir, ARGS)
+    if os.path.isfile(path):
+        args = read_json(path, "args")
+        return args.get("track"), args, None
+    return None, {}, None
+
+
+def prepare_model_dir(output_dir, bert_files, track, run, config=None, resume=False, overwrite=False, write=True):
     """Make `output_dir` ready for a run: refuse to mix two runs, mark it unfinished, copy what predict needs.
 
     A directory holding another run is refused unless `overwrite` (its run files are removed first,
     so no old weights stay beside the new arguments) or `resume` (with the same key arguments).
+    `run`: the run's arguments; `config`: the track's Config (written with them as config.json).
     """
     if resume and holds_run(output_dir):
-        previous = read_json(os.path.join(output_dir, ARGS), "args") if os.path.isfile(
-            os.path.join(output_dir, ARGS)) else {}
-        changed = [f"--{k.replace('_', '-')} {previous[k]!r} -> {args.get(k)!r}" for k in RESUME_KEYS
-                   if k in previous and previous[k] != args.get(k)]
+        previous_track, previous, _ = read_record(output_dir)
+        previous = dict(previous, track=previous_track or track.NAME)
+        current = dict(run, track=track.NAME)
+        changed = [f"--{k.replace('_', '-')} {previous[k]!r} -> {current.get(k)!r}"
+                   for k in ("track",) + RESUME_KEYS + tuple(track.RESUME_KEYS)
+                   if k in previous and previous[k] != current.get(k)]
         if changed:
             raise ModelDirError(f"{output_dir}: --resume with other settings than the run it continues "
                                 f"({'; '.join(changed)}); resume with the same settings or start anew with --overwrite")
     elif holds_run(output_dir) and not overwrite:
-        raise ModelDirError(f"{output_dir}: holds another run (args.json, weights or a resume point); pass --resume "
+        raise ModelDirError(f"{output_dir}: holds another run (config.json, weights or a resume point); pass --resume "
                             "to continue it, --overwrite to replace it, or choose another --output-dir")
     if not write:
         return
@@ -147,9 +166,7 @@ def prepare_model_dir(output_dir, bert_files, args, schema_path=None, resume=Fal
                                                   "started": time.strftime("%Y-%m-%d %H:%M:%S")})
     write_json(os.path.join(output_dir, "bert_config.json"), bert_files.read_config())  # Google format, whatever the source
     save_atomically(os.path.join(output_dir, "vocab.txt"), lambda p: shutil.copyfile(bert_files.vocab, p))
-    if schema_path:
-        save_atomically(os.path.join(output_dir, "schema.json"), lambda p: shutil.copyfile(schema_path, p))
-    write_json(os.path.join(output_dir, ARGS), args)
+    write_json(os.path.join(output_dir, CONFIG), {"track": track.NAME, "config": config.to_dict(), "run": run})
 
 
 def finish_model_dir(output_dir):
@@ -159,15 +176,17 @@ def finish_model_dir(output_dir):
         os.remove(marker)
 
 
-def load_model_dir(model_dir, track=None, allow_unfinished=False):
-    """(BertFiles without a checkpoint, training arguments, schema path or None), after checking the directory.
+def load_model_dir(model_dir, track, allow_unfinished=False):
+    """(BertFiles without a checkpoint, the track's Config), after checking the directory.
 
     Checks: the files are there, training finished (or `allow_unfinished`), the directory is of `track`,
     vocab.txt matches bert_config.json, the weights file is readable.
     """
     if not os.path.isdir(model_dir):
         raise ModelDirError(f"{model_dir}: no such directory; train.py --output-dir writes a model directory")
-    needed = ["bert_config.json", "vocab.txt", ARGS, WEIGHTS]
+    settings = CONFIG if os.path.isfile(os.path.join(model_dir, CONFIG)) or not os.path.isfile(
+        os.path.join(model_dir, ARGS)) else ARGS
+    needed = ["bert_config.json", "vocab.txt", settings, WEIGHTS]
     missing = [n for n in needed if not os.path.isfile(os.path.join(model_dir, n))]
     marker = os.path.join(model_dir, MARKER)
     if missing:
@@ -183,18 +202,19 @@ def load_model_dir(model_dir, track=None, allow_unfinished=False):
         raise ModelDirError(f"{model_dir}: its training is still running or did not finish{who}; wait for it, "
                             "resume it with train.py --resume, or pass --use-unfinished to predict with its best "
                             "weights so far")
-    args = read_json(os.path.join(model_dir, ARGS), "args")
-    if track and args.get("track", track) != track:
-        raise ModelDirError(f"{model_dir}: a {args['track']} model, not {track}; use "
-                            f"{args['track']}/predict.py or a {track} model directory")
+    name, run, values = read_record(model_dir)
+    if (name or track.NAME) != track.NAME:
+        raise ModelDirError(f"{model_dir}: a {name} model, not {track.NAME}; use "
+                            f"{name}/predict.py or a {track.NAME} model directory")
     files = BertFiles(os.path.join(model_dir, "bert_config.json"), None, os.path.join(model_dir, "vocab.txt"))
     try:
         files.check(require_checkpoint=False)
     except CheckpointError as e:
         raise ModelDirError(str(e)) from None
     check_weights_file(os.path.join(model_dir, WEIGHTS))
-    schema = os.path.join(model_dir, "schema.json")
-    return files, args, schema if os.path.isfile(schema) else None
+    where = os.path.join(model_dir, settings)
+    config = track.Config.from_dict(values, where) if values is not None else track.legacy_config(run, model_dir)
+    return files, config
 
 
 def check_weights_file(path):
@@ -216,7 +236,7 @@ def load_weights(model, model_dir):
     try:
         model.load_weights(path)
     except (ValueError, KeyError) as e:
-        raise ModelDirError(f"{path}: does not fit the model rebuilt from {os.path.join(model_dir, ARGS)} "
+        raise ModelDirError(f"{path}: does not fit the model rebuilt from its config.json "
                             f"({str(e).splitlines()[0][:200]})") from None
 
 

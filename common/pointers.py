@@ -16,7 +16,8 @@ def build_pointer_heads(bert, n_anchor, n_target, condition_on="pre-norm", prior
 
     states: what the anchor vectors are gathered from and what the conditional LayerNorm normalises:
     the last block before its final LayerNorm ("pre-norm", as the 2020 baselines) or the encoder's
-    output ("output"). anchor_logits: (B, T, n_anchor * 2) from the encoder's output.
+    output ("output"). anchor_logits: (B, T, n_anchor * 2) from the encoder's output (None for
+    n_anchor 0: the caller finds its anchors another way).
     target_logits(h, anchor_ids): (B, T, n_target, 2) for hidden states h and anchor (start, end) ids (B, 2).
     target_model: [states, anchor_ids] -> target logits (prediction runs it once per anchor).
     priors: frequencies of a positive anchor and target label; with use_prior the output biases start
@@ -35,7 +36,8 @@ def build_pointer_heads(bert, n_anchor, n_target, condition_on="pre-norm", prior
     size = K.int_shape(states)[-1]
     anchor_name, norm_name, target_name = names
     anchor_logits = ScaledDense(n_anchor * 2, lr_multiplier, kernel_initializer=init(0),
-                                bias_initializer=bias(priors[0]), dtype="float32", name=anchor_name)(bert.model.output)
+                                bias_initializer=bias(priors[0]), dtype="float32", name=anchor_name)(
+        bert.model.output) if n_anchor else None
     gather = keras.layers.Lambda(lambda x: tf.concat(
         [tf.gather(x[0], x[1][:, 0], batch_dims=1), tf.gather(x[0], x[1][:, 1], batch_dims=1)], axis=-1),
         name=f"{anchor_name}_vectors")
@@ -84,13 +86,11 @@ def decode_spans(start_probs, end_probs, length, threshold=0.5):
     return list(zip(starts[keep].tolist(), ends[nearest[keep]].tolist()))
 
 
-def decode_classes(probs, length, threshold=0.5, cap=None, classes=None):
-    """[(class, start, end)] from (T, n_classes, 2) probabilities (only `classes` if given), vectorized over
-    classes; the `cap` strongest by start x end probability, in class order; (spans, how many were cut)."""
+def decode_classes(probs, length, threshold=0.5, cap=None):
+    """[(class, start, end)] from (T, n_classes, 2) probabilities, vectorized over classes; the `cap`
+    strongest by start x end probability, in class order; (spans, how many were cut)."""
     window = probs[1:length + 1]
     firing = (window[:, :, 0] > threshold).any(0) & (window[:, :, 1] > threshold).any(0)
-    if classes is not None:
-        firing[np.setdiff1d(np.arange(len(firing)), classes)] = False
     found, scores = [], []
     for c in np.flatnonzero(firing):
         for s, e in decode_spans(probs[:, c, 0], probs[:, c, 1], length, threshold):

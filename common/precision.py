@@ -13,7 +13,7 @@ in float32 (the heads cast their logits).
 import os
 
 from common.env import keras, tf
-from common.options import PRECISIONS, PrecisionError  # noqa: F401  (raised here)
+from common.options import PRECISIONS, PrecisionError
 
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 

@@ -20,6 +20,12 @@ def load_tokenizer(vocab_path, word_level=False, lower_case=True):
     return Tokenizer(vocab_path, do_lower_case=lower_case, pre_tokenize=lambda text: jieba.cut(text, HMM=False))
 
 
+def special_ids(tokenizer):
+    """(CLS id, SEP id): what an empty text encodes to."""
+    cls, sep = tokenizer.encode("")[0]
+    return cls, sep
+
+
 @dataclass
 class TokenizedText:
     """A text's tokens (no [CLS]/[SEP]), their ids, and [start, end) character spans."""

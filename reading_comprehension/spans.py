@@ -9,73 +9,74 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.tokenization import tokenize
+from common.ensemble import mean_weights, traced
+from common.tokenization import special_ids, tokenize
 from common.windows import split_windows
 
 
 @dataclass
-class Window:
+class Example:
+    """One (question, context window) pair as the model reads it: [CLS] question [SEP] window [SEP]."""
     qid: str
     token_ids: list
-    context_offset: int  # position of the window's first context token in token_ids
-    tokens: slice        # the window's slice of the context's tokens
-    start: int = 0       # training target positions (0: [CLS], no answer here)
-    end: int = 0
+    window: object          # common.windows.Window: the context tokens it reads
+    offset: int             # model position of the window's first context token
+    answer: tuple = (0, 0)  # model positions (first, last) of the answer it holds whole; (0, 0): none, [CLS]
+
+    @property
+    def holds_answer(self):
+        return self.answer[0] > 0
 
 
 def encode_question(tokenizer, question, max_question_len, maxlen, stride=None):
-    """(tokenized context, windows) of a common.data.Question, with targets where the answer is held."""
+    """(tokenized context, examples: one per window) of a Question, with the answer where a window holds it."""
     q_ids = tokenize(tokenizer, question.question).ids[:max_question_len]
     context = tokenize(tokenizer, question.context)
     size = maxlen - len(q_ids) - 3
     gold = [span for span in (context.token_span(s, s + len(a)) for s, a in question.found) if span]
-    windows = []
-    cls, sep = tokenizer._token_start_id, tokenizer._token_end_id
+    examples, offset = [], len(q_ids) + 2
     for w in split_windows(len(context.ids), size, stride):
-        offset = len(q_ids) + 2
-        window = Window(question.id, [cls] + q_ids + [sep] + context.ids[w.start:w.end] + [sep],
-                        offset, slice(w.start, w.end))
-        held = next(((f, l) for f, l in gold if w.start <= f and l < w.end), None)
-        if held:
-            window.start, window.end = held[0] - w.start + offset, held[1] - w.start + offset
-        windows.append(window)
-    return context, windows
+        held = next((span for span in gold if w.holds(*span)), None)
+        examples.append(Example(question.id, w.wrap(context.ids, special_ids(tokenizer), q_ids), w, offset,
+                                w.to_model(*held, offset) if held else (0, 0)))
+    return context, examples
 
 
 def negative_sampler(share):
-    """Batches' resample hook: every window holding an answer, plus `share` of the others drawn anew each
+    """Batches' resample hook: every example holding an answer, plus `share` of the others drawn anew each
     epoch (as many each epoch, so every epoch has the same number of steps)."""
-    def sample(windows, rng):
-        positive = [w for w in windows if w.start > 0]
-        negative = [w for w in windows if w.start == 0]
+    def sample(examples, rng):
+        positive = [e for e in examples if e.holds_answer]
+        negative = [e for e in examples if not e.holds_answer]
         k = int(round(share * len(negative)))
         chosen = rng.choice(len(negative), k, replace=False) if k else []
         return positive + [negative[i] for i in sorted(chosen)]
     return sample
 
 
-def answer_length_limit(windows, quantile=0.99, least=8):
+def answer_length_limit(examples, quantile=0.99, least=8):
     """Longest answer (tokens) the span search allows: the `quantile` of the training answers' lengths, so a
     few long outliers do not let the model answer with whole sentences; at least `least`."""
-    lengths = [w.end - w.start + 1 for w in windows if w.start > 0]
+    lengths = [e.answer[1] - e.answer[0] + 1 for e in examples if e.holds_answer]
     return max(least, int(np.ceil(np.quantile(lengths, quantile)))) if lengths else 64
 
 
-def collate(windows, whole_window=False):
+def collate(examples, whole_window=False):
     """Arrays of a batch keyed by the training model's input names. The span mask allows [CLS] and the
     context (`whole_window`: every real position, question included, as the 2020 design)."""
     from common.training import padded_length
-    n = padded_length(max(len(w.token_ids) for w in windows))
-    token_ids = np.zeros((len(windows), n), "int32")
-    segment_ids = np.zeros((len(windows), n), "int32")
-    span_mask = np.zeros((len(windows), n), "float32")
-    for i, w in enumerate(windows):
-        token_ids[i, :len(w.token_ids)] = w.token_ids
-        segment_ids[i, w.context_offset:len(w.token_ids)] = 1
+    n = padded_length(max(len(e.token_ids) for e in examples))
+    token_ids = np.zeros((len(examples), n), "int32")
+    segment_ids = np.zeros((len(examples), n), "int32")
+    span_mask = np.zeros((len(examples), n), "float32")
+    for i, e in enumerate(examples):
+        token_ids[i, :len(e.token_ids)] = e.token_ids
+        segment_ids[i, e.offset:len(e.token_ids)] = 1
         span_mask[i, 0] = 1
-        span_mask[i, 1 if whole_window else w.context_offset:len(w.token_ids) - 1] = 1
+        span_mask[i, 1 if whole_window else e.offset:len(e.token_ids) - 1] = 1
     return {"Input-Token": token_ids, "Input-Segment": segment_ids, "span_mask": span_mask,
-            "start": np.array([w.start for w in windows], "int32"), "end": np.array([w.end for w in windows], "int32")}
+            "start": np.array([e.answer[0] for e in examples], "int32"),
+            "end": np.array([e.answer[1] for e in examples], "int32")}
 
 
 # ---------------------------------------------------------------- model
@@ -137,48 +138,52 @@ def best_spans(start_scores, end_scores, max_answer_len):
 
 
 class Predictor:
-    """Batched prediction over the windows of many questions; the best span over a question's windows wins."""
+    """Batched prediction over the windows of many questions; the best span over a question's windows wins.
 
-    def __init__(self, tokenizer, model, maxlen, max_question_len=64, max_answer_len=64, stride=None, batch_size=32,
-                 span_search=best_spans, first_window_only=False):
-        from common.bert import predict_function
+    models: one predict model, or several whose start and end probabilities are averaged per window
+    (`weights`) before the span search."""
 
-        self.tokenizer, self.model, self.span_search = tokenizer, predict_function(model), span_search
+    def __init__(self, tokenizer, models, maxlen, max_question_len=64, max_answer_len=64, stride=None, batch_size=32,
+                 span_search=best_spans, first_window_only=False, weights=None):
+        self.tokenizer, self.span_search = tokenizer, span_search
+        self.models, self.weights = models, mean_weights(len(models), weights)
+        self.members = traced(models)
         self.maxlen, self.max_question_len, self.max_answer_len = maxlen, max_question_len, max_answer_len
         self.stride, self.batch_size, self.first_window_only = stride, batch_size, first_window_only
 
+    def log_probs(self, inputs):
+        """Start and end log-probabilities of a batch: the model's, or the log of the members' average."""
+        if len(self.members) == 1:
+            return self.members[0](inputs)
+        outputs = [m(inputs) for m in self.members]
+        return [np.log(sum(w * np.exp(o[k]) for w, o in zip(self.weights, outputs))) for k in (0, 1)]
+
     def predict(self, questions, progress=lambda x, **k: x):
         """{question id: answer text}, an answer ("" at worst) for every question."""
-        items = []  # (question, tokenized context, window)
+        items = []  # (question, tokenized context, example)
         for q in questions:
-            context, windows = encode_question(self.tokenizer, q, self.max_question_len, self.maxlen, self.stride)
-            items += [(q, context, w) for w in windows[:1 if self.first_window_only else None]]
+            context, examples = encode_question(self.tokenizer, q, self.max_question_len, self.maxlen, self.stride)
+            items += [(q, context, e) for e in examples[:1 if self.first_window_only else None]]
         best = {q.id: (-np.inf, "") for q in questions}
         for b in progress(range(0, len(items), self.batch_size), desc="predict"):
             chunk = items[b:b + self.batch_size]
-            batch = collate([w for _, _, w in chunk])
-            inputs = [batch["Input-Token"], batch["Input-Segment"], batch["span_mask"]]
-            start_lp, end_lp = self.model(inputs)
+            batch = collate([e for _, _, e in chunk])
+            start_lp, end_lp = self.log_probs([batch["Input-Token"], batch["Input-Segment"], batch["span_mask"]])
             context_only = batch["span_mask"].astype(bool)
             context_only[:, 0] = False  # [CLS] is "no answer in this window", never an answer
             starts, ends, scores = self.span_search(np.where(context_only, start_lp, -np.inf),
-                                              np.where(context_only, end_lp, -np.inf), self.max_answer_len)
-            for (q, context, w), s, e, score in zip(chunk, starts, ends, scores):
+                                                    np.where(context_only, end_lp, -np.inf), self.max_answer_len)
+            for (q, context, e), s, t, score in zip(chunk, starts, ends, scores):
                 if np.isfinite(score) and score > best[q.id][0]:
-                    first = s - w.context_offset + w.tokens.start
-                    last = e - w.context_offset + w.tokens.start
-                    char_start, char_end = context.char_span(first, last)
-                    best[q.id] = (score, q.context[char_start:char_end])
+                    best[q.id] = (score, q.context[slice(*e.window.char_span(context, s, t, e.offset))])
         return {qid: answer for qid, (_, answer) in best.items()}
+
+    def warning(self):
+        return None
 
 
 def decode_gold(tokenizer, question, maxlen, max_question_len=64, stride=None):
     """Answer texts obtained by decoding the encoded training targets of a question's windows."""
-    context, windows = encode_question(tokenizer, question, max_question_len, maxlen, stride)
-    answers = []
-    for w in windows:
-        if w.start > 0:
-            first = w.start - w.context_offset + w.tokens.start
-            last = w.end - w.context_offset + w.tokens.start
-            answers.append(question.context[slice(*context.char_span(first, last))])
-    return answers
+    context, examples = encode_question(tokenizer, question, max_question_len, maxlen, stride)
+    return [question.context[slice(*e.window.char_span(context, *e.answer, e.offset))]
+            for e in examples if e.holds_answer]

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.ensemble import mean_weights, traced
 from common.pointers import decode_classes, decode_spans, label_counts
-from common.tokenization import tokenize
+from common.tokenization import special_ids, tokenize
 from common.windows import split_windows
-
-THRESHOLD = 0.4
-HEAD_LR_MULTIPLIER = 10.0
 
 
 @dataclass
@@ -87,15 +85,9 @@ def make_examples(tokenizer, sentence, labels, maxlen, stride=None):
     gold = gold_token_spans(tokenized, sentence["spo_list"], labels)
     examples = []
     for w in split_windows(len(tokenized.ids), maxlen - 2, stride):
-        ids = [tokenizer._token_start_id] + tokenized.ids[w.start:w.end] + [tokenizer._token_end_id]
-        subjects = {}
-        for (sf, sl), objects in gold.items():
-            if not w.holds_whole(sf, sl):
-                continue
-            shift = 1 - w.start  # text token index -> model position
-            subjects[(sf + shift, sl + shift)] = [(p, of + shift, ol + shift) for p, (of, ol) in objects
-                                                  if w.holds_whole(of, ol)]
-        examples.append(Example(ids, subjects))
+        subjects = {w.to_model(*subject): [(p,) + w.to_model(*span) for p, span in objects if w.holds_whole(*span)]
+                    for subject, objects in gold.items() if w.holds_whole(*subject)}
+        examples.append(Example(w.wrap(tokenized.ids, special_ids(tokenizer)), subjects))
     return examples
 
 
@@ -248,14 +240,17 @@ def prediction_caps(examples, margin=2, extra=4):
 
 
 class Predictor:
-    """Batched prediction: subjects of many windows in one call, all (window, subject) pairs in one more."""
+    """Batched prediction: subjects of many windows in one call, all (window, subject) pairs in one more.
 
-    def __init__(self, tokenizer, encoder, object_head, labels, maxlen, stride=None, batch_size=32, threshold=0.5,
-                 max_subjects=64, max_objects=64):
-        from common.bert import predict_function
+    members: [(encoder, object head)] of one model, or of several whose probabilities are averaged
+    (`weights`): the subjects come from the averaged subject probabilities, and every member then
+    scores the objects of those same subjects on its own states."""
 
-        self.tokenizer, self.labels = tokenizer, labels
-        self.encoder, self.object_head = predict_function(encoder), predict_function(object_head)
+    def __init__(self, tokenizer, members, labels, maxlen, stride=None, batch_size=32, threshold=0.4,
+                 max_subjects=64, max_objects=64, weights=None):
+        self.tokenizer, self.labels, self.special = tokenizer, labels, special_ids(tokenizer)
+        self.models, self.weights = members, mean_weights(len(members), weights)
+        self.members = traced(members)
         self.maxlen, self.stride, self.batch_size, self.threshold = maxlen, stride, batch_size, threshold
         self.max_subjects, self.max_objects = max_subjects, max_objects
         self.cut = {"subjects": 0, "objects": 0}
@@ -289,40 +284,42 @@ class Predictor:
                 f"dropped by the per-window caps ({self.max_subjects} subjects, {self.max_objects} objects per "
                 "subject, from the training data); a model that fires this often looks undertrained")
 
+    def _average(self, outputs):
+        return outputs[0] if len(outputs) == 1 else sum(w * o for w, o in zip(self.weights, outputs))
+
     def _predict_windows(self, items):
-        cls, sep = self.tokenizer._token_start_id, self.tokenizer._token_end_id
-        batch = [[cls] + t.ids[w.start:w.end] + [sep] for _, t, w in items]
+        batch = [w.wrap(t.ids, self.special) for _, t, w in items]
         n = max(len(ids) for ids in batch)
         token_ids = np.zeros((len(batch), n), "int32")
         for k, ids in enumerate(batch):
             token_ids[k, :len(ids)] = ids
-        hidden, subject_probs = self.encoder([token_ids, np.zeros_like(token_ids)])
+        encoded = [encoder([token_ids, np.zeros_like(token_ids)]) for encoder, _ in self.members]
+        subject_probs = self._average([probs for _, probs in encoded])
         pairs = []  # (row, subject start, subject end)
         for k, (_, _, w) in enumerate(items):  # subjects: one class of pointers
-            spans, cut = decode_classes(subject_probs[k][:, None], w.end - w.start, self.threshold, self.max_subjects)
+            spans, cut = decode_classes(subject_probs[k][:, None], w.length, self.threshold, self.max_subjects)
             self.cut["subjects"] += cut
             pairs += [(k, s, e) for _, s, e in spans]
         for b in range(0, len(pairs), self.batch_size):
             chunk = pairs[b:b + self.batch_size]
             rows = np.array([k for k, _, _ in chunk])
-            object_probs = self.object_head(
-                [hidden[rows], np.array([[s, e] for _, s, e in chunk], "int32")])
+            subjects = np.array([[s, e] for _, s, e in chunk], "int32")
+            object_probs = self._average([head([hidden[rows], subjects])
+                                          for (_, head), (hidden, _) in zip(self.members, encoded)])
             for (k, s, e), probs in zip(chunk, object_probs):
                 i, tokenized, w = items[k]
-                objects, cut = decode_classes(probs, w.end - w.start, self.threshold, self.max_objects)
+                objects, cut = decode_classes(probs, w.length, self.threshold, self.max_objects)
                 self.cut["objects"] += cut
-                yield from ((i, spo) for spo in self._spos(tokenized, w, (s, e), objects))
+                yield from ((i, spo) for spo in window_spos(tokenized, w, (s, e), objects, self.labels))
 
-    def _spos(self, tokenized, window, subject, objects):
-        """Map positions of a window to text characters, keeping spans held whole by the window."""
-        shift = window.start - 1
-        to_text = lambda s, e: (s + shift, e + shift)  # noqa: E731
-        subject = to_text(*subject)
-        if not window.holds_whole(*subject):
-            return []
-        objects = [(p,) + to_text(s, e) for p, s, e in objects]
-        objects = [(p,) + tokenized.char_span(s, e) for p, s, e in objects if window.holds_whole(s, e)]
-        return assemble_spos(tokenized.text, tokenized.char_span(*subject), objects, self.labels)
+
+def window_spos(tokenized, window, subject, objects, labels):
+    """SPOs of one subject found in a window (model positions), keeping the spans the window holds whole."""
+    if not window.holds_whole(*window.to_text(*subject)):
+        return []
+    objects = [(p,) + window.char_span(tokenized, s, e) for p, s, e in objects
+               if window.holds_whole(*window.to_text(s, e))]
+    return assemble_spos(tokenized.text, window.char_span(tokenized, *subject), objects, labels)
 
 
 def decode_gold(tokenizer, sentence, labels, maxlen, stride=None):
@@ -334,14 +331,10 @@ def decode_gold(tokenizer, sentence, labels, maxlen, stride=None):
         inputs = collate(training_rows([ex]), len(labels.pairs))
         subject_labels, subject_ids, object_labels = (
             inputs["subject_labels"], inputs["subject_ids_train"], inputs["object_labels"])
-        length = len(ex.token_ids) - 2
-        for s, e in decode_spans(subject_labels[0, :, 0], subject_labels[0, :, 1], length):
+        for s, e in decode_spans(subject_labels[0, :, 0], subject_labels[0, :, 1], w.length):
             row = next((r for r, sid in enumerate(subject_ids) if tuple(sid) == (s, e)), None)
-            objects = decode_classes(object_labels[row], length)[0] if row is not None else []
-            shift = w.start - 1
-            subject = tokenized.char_span(s + shift, e + shift)
-            objects = [(p,) + tokenized.char_span(os_ + shift, oe + shift) for p, os_, oe in objects]
-            for spo in assemble_spos(tokenized.text, subject, objects, labels):
+            objects = decode_classes(object_labels[row], w.length)[0] if row is not None else []
+            for spo in window_spos(tokenized, w, (s, e), objects, labels):
                 key = repr(sorted(spo.items()))
                 if key not in seen:
                     seen.add(key)

@@ -21,7 +21,6 @@ reading comprehension: long contexts (answers often beyond the first window),
 import argparse
 import json
 import os
-import random
 import re
 
 from synthetic.sample_data import COUNTRIES, ENGLISH, RESOURCES, Pools, _write_lines, _write_text, write_tracks

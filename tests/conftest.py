@@ -52,6 +52,27 @@ def run(*args):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True)
 
 
+def build_track(name, data_dir, bert_dir, rows=16, **options):
+    """(training model, Predictor, a batch of the first `rows` training rows) of a track, built through its
+    contract (prepare, then build) under the current precision policy and strategy; maxlen 64 unless given."""
+    import contextlib
+    import io
+
+    from common.bert import BertFiles, build_bert
+    from common.data import find_data_files
+    from common.tokenization import load_tokenizer
+    from common.track import track_args
+    from tools.tracks import track
+
+    t, bert_files = track(name), BertFiles.from_dir(str(bert_dir))
+    tokenizer = load_tokenizer(bert_files.vocab)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        data = t.prepare(track_args(t, **dict({"maxlen": 64}, **options)), find_data_files(t.FILES, str(data_dir)),
+                         tokenizer, bert_files)
+    model, predictor = t.build(data.config, build_bert(bert_files), tokenizer)
+    return model, predictor, data.collate(data.rows[:rows])
+
+
 def train_on_sample(track, sample_dir, tiny_bert_dir, out, epochs, *extra):
     """Train `track` on its sample data with the tiny BERT (the embedded default's settings); `out`."""
     result = run(f"{track}/train.py", "--data-dir", str(sample_dir / track), "--bert-dir", str(tiny_bert_dir),

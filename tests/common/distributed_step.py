@@ -5,54 +5,27 @@ import sys
 
 import numpy as np
 
-from common import env  # noqa: F401
-from common.bert import BertFiles, build_bert
 from common.env import keras, tf
 from common.training import Trainer
+from tests.conftest import build_track
 
 
-def build(track, bert_files, tokenizer, data_dir, head):
-    """(training model, a global batch of 5 examples of different lengths)."""
-    from common.data import find_data_files
-
-    files = find_data_files(track, data_dir)
-    bert = build_bert(bert_files)
-    if track == "relation_extraction":
-        from common.data import load_duie, load_duie_schema
-        from relation_extraction import spo
-        labels = spo.Labels.from_schema(load_duie_schema(files["schema"]))
-        rows = spo.training_rows([e for s in load_duie(files["train"], report=False)[:8]
-                                  for e in spo.make_examples(tokenizer, s, labels, 64)])[:5]
-        return spo.build_models(bert, len(labels.pairs), priors=(0.01, 0.001))[0], spo.collate(rows, len(labels.pairs))
-    if track == "event_extraction":
-        from common.data import load_duee, load_duee_schema
-        from event_extraction import events
-        classes = events.Classes.from_schema(load_duee_schema(files["schema"]))
-        examples = [e for s in load_duee(files["train"], report=False)[:5]
-                    for e in events.make_examples(tokenizer, s, classes, 64)[0]]
-        rows = (events.trigger_rows(examples) if head == "trigger" else examples)[:5]
-        model = events.build_model(bert, classes, head, prior=1e-4).train
-        return model, events.collate(rows, head, classes)
-    from common.data import load_dureader
-    from reading_comprehension import spans
-    windows = [w for q in load_dureader(files["train"], report=False)[:5]
-               for w in spans.encode_question(tokenizer, q, 16, 64)[1]][:5]
-    return spans.build_model(bert)[0], spans.collate(windows)
+def build(track, bert_dir, data_dir, head):
+    """(training model, a global batch of 5 rows of different lengths), through the track's contract."""
+    options = {"head": head} if track == "event_extraction" else {}
+    model, _, batch = build_track(track, data_dir, bert_dir, rows=5, **options)
+    return model, batch
 
 
 def main():
-    from common.tokenization import load_tokenizer
-
     track, directory, bert_dir = sys.argv[1:4]
     head = sys.argv[4] if len(sys.argv) > 4 else "span"
-    bert_files = BertFiles.from_dir(bert_dir)
-    tokenizer = load_tokenizer(bert_files.vocab)
     devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     assert len(devices) == 2, devices
     results = {}
     for name, strategy in (("one", tf.distribute.get_strategy()), ("mirrored", tf.distribute.MirroredStrategy(devices))):
         with strategy.scope():
-            model, batch = build(track, bert_files, tokenizer, directory, head)
+            model, batch = build(track, bert_dir, directory, head)
             optimizer = keras.optimizers.SGD(0.5)  # plain SGD: the update is the gradient itself
         if name == "one":
             start = model.get_weights()

@@ -89,7 +89,7 @@ def test_multiworker_workers_share_one_output_dir_whichever_starts_first(sample_
     result = run("relation_extraction/predict.py", "--model-dir", str(out), "--input", str(test),
                  "--output", str(tmp_path / "s.zip"))
     assert result.returncode == 0, result.stderr[-3000:]
-    from common.validate import validate
+    from tools.validate import validate
     assert validate("relation_extraction", str(test), str(tmp_path / "s.zip")) == ([], 150)
 
 

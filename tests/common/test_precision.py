@@ -1,12 +1,11 @@
 """Mixed precision: the auto choice, finite training in bf16 and fp16, float32 weights, any precision at predict."""
 import json
-import os
 
 import numpy as np
 import pytest
 
 from common.precision import cpu_flags, resolve_precision, set_precision
-from tests.conftest import run, train_on_sample
+from tests.conftest import build_track, run, train_on_sample
 
 
 def test_auto_picks_bf16_only_where_it_is_native(tmp_path):
@@ -21,29 +20,8 @@ def test_auto_picks_bf16_only_where_it_is_native(tmp_path):
 
 def build(track, tiny_bert_dir, tokenizer, sample_dir):
     """(training model, a batch) of a track, built under the current precision policy."""
-    from common.bert import BertFiles, build_bert
-    from common.data import load_duee, load_duee_schema, load_dureader, load_duie, load_duie_schema
-    from event_extraction import events
-    from reading_comprehension import spans
-    from relation_extraction import spo
-
-    bert = build_bert(BertFiles.from_dir(str(tiny_bert_dir)))
-    data = sample_dir / track
-    if track == "relation_extraction":
-        labels = spo.Labels.from_schema(load_duie_schema(str(data / "schema.json")))
-        rows = spo.training_rows([e for s in load_duie(str(data / "train_data.json"), report=False)[:16]
-                                  for e in spo.make_examples(tokenizer, s, labels, 64)])
-        return spo.build_models(bert, len(labels.pairs), priors=spo.priors(rows, len(labels.pairs)))[0], \
-            spo.collate(rows[:16], len(labels.pairs))
-    if track == "event_extraction":
-        classes = events.Classes.from_schema(load_duee_schema(str(data / "event_schema.json")))
-        rows = events.trigger_rows([e for s in load_duee(str(data / "train.json"), report=False)[:16]
-                                    for e in events.make_examples(tokenizer, s, classes, 64)[0]])
-        return events.build_model(bert, classes, "trigger", 10, prior=events.trigger_priors(rows, classes)).train, \
-            events.collate(rows, "trigger", classes)
-    windows = [w for q in load_dureader(str(data / "train.json"), report=False)[:8]
-               for w in spans.encode_question(tokenizer, q, 32, 96)[1]][:16]
-    return spans.build_model(bert)[0], spans.collate(windows)
+    model, _, batch = build_track(track, sample_dir / track, tiny_bert_dir)
+    return model, batch
 
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
@@ -99,7 +77,7 @@ def test_a_bf16_run_reaches_the_fp32_floor_and_stores_float32_weights(bf16_model
 
     records = [json.loads(line) for line in open(bf16_model / "metrics.jsonl")]
     assert max(r["dev_f1"] for r in records) >= 0.80  # the fp32 end-to-end test's floor
-    assert json.load(open(bf16_model / "args.json"))["precision"] == "bf16"
+    assert json.load(open(bf16_model / "config.json"))["run"]["precision"] == "bf16"
     dtypes = set()
     with h5py.File(bf16_model / "model.weights.h5") as f:
         f.visititems(lambda name, obj: dtypes.add(str(obj.dtype)) if isinstance(obj, h5py.Dataset) else None)
@@ -108,7 +86,7 @@ def test_a_bf16_run_reaches_the_fp32_floor_and_stores_float32_weights(bf16_model
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_a_model_trained_in_one_precision_predicts_in_another(bf16_model, sample_dir, tmp_path, precision):
-    from common.validate import validate
+    from tools.validate import validate
 
     test = sample_dir / "event_extraction" / "test1.json"
     outputs = {}

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from common.validate import validate
+from tools.validate import validate
 from tests.conftest import run, train_on_sample, write_lines
 
 
@@ -30,19 +30,23 @@ def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
         assert all(a["argument"] in texts[row["id"]] for e in row["event_list"] for a in e["arguments"])
 
 
-@pytest.mark.parametrize("head", ["span", "crf", "memm"])
-def test_argument_heads_train_and_predict_from_their_directory(sample_dir, tiny_bert_dir, tmp_path, head):
+@pytest.mark.parametrize("head", ["pointer", "span", "crf", "memm"])
+def test_other_heads_train_and_predict_from_their_directory(sample_dir, tiny_bert_dir, tmp_path, head):
     test = sample_dir / "event_extraction" / "test1.json"
     out = train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / head, 2, "--head", head)
-    assert json.load(open(out / "args.json"))["head"] == head
+    assert json.load(open(out / "config.json"))["config"]["head"] == head
     assert max(json.loads(line)["dev_f1"] for line in open(out / "metrics.jsonl")) >= 0.5
     result = run("event_extraction/predict.py", "--model-dir", str(out), "--input", str(test),
                  "--output", str(tmp_path / f"{head}.json"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert validate("event_extraction", str(test), str(tmp_path / f"{head}.json")) == ([], 150)
     for line in open(tmp_path / f"{head}.json", encoding="utf-8"):
-        types = [e["event_type"] for e in json.loads(line)["event_list"]]
-        assert len(types) == len(set(types))  # these heads find arguments: one event per event type
+        found = json.loads(line)["event_list"]
+        if head == "pointer":
+            assert all(e.get("trigger") for e in found)  # one event per trigger
+        else:
+            types = [e["event_type"] for e in found]
+            assert len(types) == len(set(types))  # these heads find arguments: one event per event type
 
 
 def test_bad_input(model_dir, tmp_path):
@@ -70,15 +74,19 @@ def test_unknown_role_in_training_data_is_counted(sample_dir, tiny_bert_dir, tmp
     assert "skipped 4 of 8 arguments (4 with an event type or role not in the schema)" in result.stderr
 
 
-@pytest.mark.parametrize("head", ["trigger", "span", "crf", "memm"])
+@pytest.mark.parametrize("head", ["trigger", "pointer", "span", "crf", "memm"])
 def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer, head):
     from common.bert import BertFiles, build_bert
-    from common.data import load_duee_schema
+    from common.data import read_json_lines
     from common.training import Trainer, make_optimizer
     from event_extraction import events
+    from event_extraction.heads import HEADS
+    from event_extraction.track import Config
 
-    classes = events.Classes.from_schema(load_duee_schema(os.path.join("synthetic", "resources", "duee1_schema.json")))
-    models = events.build_model(build_bert(BertFiles.from_dir(str(tiny_bert_dir))), classes, head, prior=1e-4)
+    config = Config(maxlen=64, head=head, priors=[1e-4] * 3,
+                    schema=[obj for _, obj in read_json_lines(os.path.join("synthetic", "resources", "duee1_schema.json"))])
+    classes, head_of = config.classes(), HEADS[head]
+    models = head_of.build(build_bert(BertFiles.from_dir(str(tiny_bert_dir))), classes, config)
     text = "9月9日，湖人队击败火箭队，夺得冠军。"
     sentence = {"text": text, "arguments": [("竞赛行为-胜负", "胜者", 5, "湖人队"), ("竞赛行为-夺冠", "冠军", 5, "湖人队")],
                 "events": [{"event_type": "竞赛行为-胜负", "trigger": "击败", "trigger_start": 8,
@@ -86,13 +94,12 @@ def test_real_size_schema_trains_one_step_and_predicts(tiny_bert_dir, tokenizer,
                            {"event_type": "竞赛行为-夺冠", "trigger": "夺得", "trigger_start": 14,
                             "arguments": [("冠军", 5, "湖人队")]}]}
     examples, _, _ = events.make_examples(tokenizer, sentence, classes, 64)
-    rows = events.trigger_rows(examples) if head == "trigger" else examples
     before = [w.copy() for w in models.train.get_weights()]
     trainer = Trainer(models.train, make_optimizer(1e-3, 10), None, 1, None, "/tmp", chief=False)
-    loss, _, _ = trainer.step(events.collate(rows * 2, head, classes))
+    loss, _, _ = trainer.step(head_of.collate(head_of.rows(examples) * 2, classes, config))
     assert np.isfinite(loss) and loss > 0
     assert any(not np.allclose(a, b) for a, b in zip(before, models.train.get_weights()))
-    predicted = events.Predictor(tokenizer, models, classes, head, 64).predict([text, ""])
+    predicted = events.Predictor(tokenizer, head_of, [models], classes, config).predict([text, ""])
     assert len(predicted) == 2 and predicted[1] == []
 
 
@@ -100,12 +107,12 @@ def test_block_recompute_reaches_the_same_dev_scores(model_dir, sample_dir, tiny
     train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path / "m", 2, "--recompute")
     plain = [json.loads(line)["dev_f1"] for line in open(model_dir / "metrics.jsonl")]
     recomputed = [json.loads(line)["dev_f1"] for line in open(tmp_path / "m" / "metrics.jsonl")]
-    assert json.load(open(tmp_path / "m" / "args.json"))["recompute"] == "block"
+    assert json.load(open(tmp_path / "m" / "config.json"))["config"]["recompute"] == "block"
     assert len(recomputed) == len(plain) == 2
     np.testing.assert_allclose(recomputed, plain, atol=0.01)
 
 
 def test_report_of_the_model_directory(model_dir):
-    from tests.common.test_report import check_model_dir_report
+    from tests.tools.test_report import check_model_dir_report
 
     check_model_dir_report(model_dir, "event_extraction")

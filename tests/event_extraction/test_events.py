@@ -1,20 +1,26 @@
-"""DuEE classes, the encodings of the four heads and their decoders, the span loss, the per-class CRF, Viterbi."""
+"""DuEE classes, the encodings of the heads and their decoders, the span loss, the per-class CRF, Viterbi."""
 import itertools
 import os
 
 import numpy as np
 import pytest
 
-from common.data import load_duee, load_duee_schema
-from common.metrics import duee_scores
-from event_extraction import events
+from event_extraction import duee, events
+from event_extraction.decoding import decode_class_crf, decode_span_scores, tag_spans, viterbi
+from event_extraction.heads import HEADS, arguments, span
+from event_extraction.track import Config
 
 SCHEMA = os.path.join("synthetic", "resources", "duee1_schema.json")
 
 
 @pytest.fixture(scope="module")
 def classes():
-    return events.Classes.from_schema(load_duee_schema(SCHEMA))
+    return events.Classes.from_schema(duee.load_schema(SCHEMA))
+
+
+def decode(tokenizer, sentence, classes, maxlen, head):
+    """A sentence's events decoded from its own encoded labels under `head` (what the head can hold)."""
+    return events.decode_gold(tokenizer, sentence, classes, Config(maxlen=maxlen, head=head), HEADS[head])
 
 
 def event_sentence(text, *events):
@@ -66,26 +72,27 @@ SAME_TYPE = event_sentence("9月9日，在世锦赛中，湖人队击败火箭�
 def test_span_and_trigger_heads_represent_overlapping_arguments_the_tags_cannot(tokenizer, classes, case):
     s = OVERLAPS[case]
     gold = gold_of(s)
-    for head in ("trigger", "span"):
-        assert flat(events.decode_gold(tokenizer, s, classes, 64, head=head)) == gold, head
-    tagged = flat(events.decode_gold(tokenizer, s, classes, 64, head="crf"))
+    for head in ("trigger", "pointer", "span"):
+        assert flat(decode(tokenizer, s, classes, 64, head)) == gold, head
+    tagged = flat(decode(tokenizer, s, classes, 64, "crf"))
     assert set(tagged) < set(gold)  # one tag per token loses an overlapping argument
     _, lost, _ = events.make_examples(tokenizer, s, classes, 64)
     assert len(set(gold) - set(tagged)) == len(lost)
 
 
-def test_trigger_head_keeps_two_events_of_one_type_apart(tokenizer, classes):
-    decoded = events.decode_gold(tokenizer, SAME_TYPE, classes, 64, head="trigger")
+@pytest.mark.parametrize("head", ["trigger", "pointer"])
+def test_trigger_heads_keep_two_events_of_one_type_apart(tokenizer, classes, head):
+    decoded = decode(tokenizer, SAME_TYPE, classes, 64, head)
     assert sorted(decoded) == sorted([
         ("竞赛行为-胜负", "击败", [("时间", "9月9日"), ("赛事名称", "世锦赛"), ("胜者", "湖人队"), ("败者", "火箭队")]),
         ("竞赛行为-胜负", "战胜", [("时间", "9月9日"), ("赛事名称", "世锦赛"), ("胜者", "热火队"), ("败者", "勇士队")])])
-    merged = events.decode_gold(tokenizer, SAME_TYPE, classes, 64, head="span")
+    merged = decode(tokenizer, SAME_TYPE, classes, 64, "span")
     assert len(merged) == 1 and len(flat(merged)) == 6  # one event: the shared time and match once
     gold = [{"id": "1", "event_list": [{"event_type": t, "arguments": [{"role": r, "argument": v} for r, _, v in a]}
                                        for t, a in ((e["event_type"], e["arguments"]) for e in SAME_TYPE["events"])]}]
-    scored = {head: duee_scores(gold, [{"id": "1", "event_list": events.event_list(
-        events.decode_gold(tokenizer, SAME_TYPE, classes, 64, head=head))}])["recall"] for head in ("trigger", "span")}
-    assert scored == {"trigger": 1.0, "span": 0.75}
+    scored = {h: duee.scores(gold, [{"id": "1", "event_list": events.event_list(
+        decode(tokenizer, SAME_TYPE, classes, 64, h))}])["recall"] for h in (head, "span")}
+    assert scored == {head: 1.0, "span": 0.75}
 
 
 def test_argument_cut_by_a_window_border_is_read_from_the_next_window(tokenizer, classes):
@@ -97,33 +104,35 @@ def test_argument_cut_by_a_window_border_is_read_from_the_next_window(tokenizer,
         examples, _, _ = events.make_examples(tokenizer, s, classes, maxlen)
         assert len(examples) > 2 and tokens > maxlen
         for head in ("span", "crf"):
-            assert flat(events.decode_gold(tokenizer, s, classes, maxlen, head=head)) == gold_of(s), (maxlen, head)
-        # the trigger head reads an argument from a window that holds it whole with its trigger: sure when
+            assert flat(decode(tokenizer, s, classes, maxlen, head)) == gold_of(s), (maxlen, head)
+        # the trigger heads read an argument from a window that holds it whole with its trigger: sure when
         # the two lie within half a window (here 12 tokens from 昨日 to 爆炸)
-        trigger_head = flat(events.decode_gold(tokenizer, s, classes, maxlen, head="trigger"))
-        assert set(trigger_head) <= set(gold_of(s))
-        if (maxlen - 2) // 2 >= 12:
-            assert trigger_head == gold_of(s), maxlen
+        for head in ("trigger", "pointer"):
+            trigger_head = flat(decode(tokenizer, s, classes, maxlen, head))
+            assert set(trigger_head) <= set(gold_of(s))
+            if (maxlen - 2) // 2 >= 12:
+                assert trigger_head == gold_of(s), (maxlen, head)
 
 
 def test_round_trip_of_the_sample_and_the_hard_data(sample_dir, hard_dir, tokenizer):
     for directory in (sample_dir, hard_dir):
         path = directory / "event_extraction"
-        classes = events.Classes.from_schema(load_duee_schema(str(path / "event_schema.json")))
-        sentences = load_duee(str(path / "dev.json"), None, report=False)
+        classes = events.Classes.from_schema(duee.load_schema(str(path / "event_schema.json")))
+        sentences = duee.load(str(path / "dev.json"), None, report=False)
         recall = {}
-        for head in ("trigger", "span", "crf"):
-            decoded = [events.decode_gold(tokenizer, s, classes, 128, head=head) for s in sentences]
+        for head in ("trigger", "pointer", "span", "crf"):
+            decoded = [decode(tokenizer, s, classes, 128, head) for s in sentences]
             for s, d in zip(sentences, decoded):
                 assert set(flat(d)) <= set(gold_of(s))  # nothing invented
-            scores = duee_scores(sentences, [{"id": s["id"], "event_list": events.event_list(d)}
+            scores = duee.scores(sentences, [{"id": s["id"], "event_list": events.event_list(d)}
                                              for s, d in zip(sentences, decoded)])
             assert scores["precision"] == 1.0
             recall[head] = scores["recall"]
         if directory == hard_dir:  # overlapping arguments (about 10%), events of one type sharing arguments (5%)
-            assert recall["trigger"] >= 0.99 and recall["crf"] < recall["span"] < recall["trigger"], recall
+            assert min(recall["trigger"], recall["pointer"]) >= 0.99, recall
+            assert recall["crf"] < recall["span"] < min(recall["trigger"], recall["pointer"]), recall
         else:
-            assert recall["trigger"] == recall["span"] == 1.0 and recall["crf"] < 1.0, recall
+            assert recall["trigger"] == recall["pointer"] == recall["span"] == 1.0 and recall["crf"] < 1.0, recall
 
 
 def test_class_crf_likelihood_and_decoding_equal_brute_force():
@@ -138,7 +147,7 @@ def test_class_crf_likelihood_and_decoding_equal_brute_force():
     tags[tags == 2] = 1  # every path starts its spans with B: a valid path
     lengths = np.array([5, 3])
     mask = np.arange(t)[None] < lengths[:, None]
-    nll = events.class_crf_nll(tf.constant(emissions), tf.constant(tags), tf.constant(mask), tf.constant(trans)).numpy()
+    nll = arguments.class_crf_nll(tf.constant(emissions), tf.constant(tags), tf.constant(mask), tf.constant(trans)).numpy()
     allowed = lambda path: path[0] != 2 and all(not (x == 0 and y == 2) for x, y in zip(path, path[1:]))  # noqa: E731
     for k in range(b):
         n = lengths[k]
@@ -149,8 +158,8 @@ def test_class_crf_likelihood_and_decoding_equal_brute_force():
             log_z = np.logaddexp.reduce([score(p) for p in paths])
             assert nll[k, cls] == pytest.approx(log_z - score(tuple(tags[k, :n, cls])), rel=1e-4, abs=1e-4)
             best = max((p for p in paths if p[0] == 0), key=score)  # [CLS] is O
-            found, _ = events.decode_class_crf(emissions[k, :n], n - 2, trans, [cls])
-            expected = [(cls, f + 1, l + 1) for _, f, l in events.tag_spans(best[1:n - 1])]
+            found, _ = decode_class_crf(emissions[k, :n], n - 2, trans, [cls])
+            expected = [(cls, f + 1, l + 1) for _, f, l in tag_spans(best[1:n - 1])]
             assert found == expected
 
 
@@ -168,8 +177,8 @@ def test_span_loss_equals_the_dense_multilabel_cross_entropy():
     labels = np.full((b, 3, 3), -1, "int32")
     labels[0] = [(1, 2, 3), (1, 4, 4), (3, 1, 2)]
     labels[2, 0] = (0, 5, 7)
-    valid = events.valid_spans(tf.constant(start_ok), tf.constant(end_ok), longest)
-    got = events.span_loss(*map(tf.constant, (shared, start, end)), valid, tf.constant(labels)).numpy()
+    valid = span.valid_spans(tf.constant(start_ok), tf.constant(end_ok), longest)
+    got = span.span_loss(*map(tf.constant, (shared, start, end)), valid, tf.constant(labels)).numpy()
     dense = shared[:, None] + start[:, :, :, None] + end[:, :, None, :]
     y = np.zeros_like(dense)
     for k in range(b):
@@ -188,11 +197,11 @@ def test_span_decoding_checks_only_what_can_score_above_zero():
     shared, start, end = rng.normal(size=(t, t)) - 1, rng.normal(size=(c, t)) - 0.5, rng.normal(size=(c, t)) - 0.5
     ok = np.ones(t)
     ok[0] = ok[-1] = 0
-    spans, cut = events.decode_span_scores(shared, start, end, ok, ok, 4)
+    spans, cut = decode_span_scores(shared, start, end, ok, ok, 4)
     brute = sorted((k, i, j) for k in range(c) for i in range(t) for j in range(i, min(t, i + 4))
                    if ok[i] and ok[j] and shared[i, j] + start[k, i] + end[k, j] > 0)
     assert spans == brute and cut == 0 and brute
-    capped, cut = events.decode_span_scores(shared, start, end, ok, ok, 4, cap=2)
+    capped, cut = decode_span_scores(shared, start, end, ok, ok, 4, cap=2)
     assert len(capped) == 2 and cut == len(brute) - 2
     scores = {s: shared[s[1], s[2]] + start[s[0], s[1]] + end[s[0], s[2]] for s in brute}
     assert sorted(capped, key=scores.get) == sorted(brute, key=scores.get)[-2:]  # the best two kept
@@ -219,7 +228,7 @@ def test_viterbi_equals_brute_force(seed):
     emissions = rng.normal(size=(4, 6, classes.n_tags)).astype("float32")
     trans = rng.normal(size=(classes.n_tags, classes.n_tags)).astype("float32")
     lengths = np.array([6, 5, 3, 1])
-    paths, scores = events.viterbi(emissions, lengths, trans, allowed)
+    paths, scores = viterbi(emissions, lengths, trans, allowed)
     for b, length in enumerate(lengths):
         path, score = brute_force(emissions[b], length, trans, allowed)
         assert tuple(paths[b, :length]) == path
@@ -234,7 +243,7 @@ def test_allowed_transitions_forbid_i_after_o_or_other_class():
 
 
 def test_tag_spans():
-    assert events.tag_spans([0, 1, 2, 2, 0, 3, 1, 2]) == [(0, 1, 3), (1, 5, 5), (0, 6, 7)]
+    assert tag_spans([0, 1, 2, 2, 0, 3, 1, 2]) == [(0, 1, 3), (1, 5, 5), (0, 6, 7)]
 
 
 def test_limits_and_prior_come_from_the_training_data(tokenizer, classes):
@@ -242,5 +251,5 @@ def test_limits_and_prior_come_from_the_training_data(tokenizer, classes):
     examples, _, _ = events.make_examples(tokenizer, s, classes, 64)
     longest, most = events.span_limits(examples)
     assert longest >= max(l - f + 1 for _, f, l in examples[0].spans) and most >= len(examples[0].spans)
-    prior = events.span_prior(examples, len(classes), longest)
+    prior = span.span_prior(examples, len(classes), longest)
     assert 0 < prior < len(examples[0].spans) / len(classes)

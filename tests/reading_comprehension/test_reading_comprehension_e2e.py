@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from common.validate import validate
+from tools.validate import validate
 from tests.conftest import run, train_on_sample
 
 
@@ -26,7 +26,7 @@ def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
     records = [json.loads(line) for line in open(model_dir / "metrics.jsonl")]
     assert max(r["dev_f1"] for r in records) >= 70
-    for name in ("model.weights.h5", "bert_config.json", "vocab.txt", "args.json", "dev_predictions.json"):
+    for name in ("model.weights.h5", "bert_config.json", "vocab.txt", "config.json", "dev_predictions.json"):
         assert (model_dir / name).is_file(), name
     test = sample_dir / "reading_comprehension" / "test1.json"
     submission = tmp_path / "submission.json"
@@ -72,6 +72,6 @@ def test_answer_missing_from_its_context_is_counted(tiny_bert_dir, tmp_path):
 
 
 def test_report_of_the_model_directory(model_dir):
-    from tests.common.test_report import check_model_dir_report
+    from tests.tools.test_report import check_model_dir_report
 
     check_model_dir_report(model_dir, "reading_comprehension")

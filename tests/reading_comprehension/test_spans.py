@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from common.data import Question, load_dureader
+from reading_comprehension.dureader import Question, load
 from reading_comprehension import spans
 
 
@@ -10,13 +10,13 @@ from reading_comprehension import spans
 def test_gold_targets_decode_to_the_gold_answer(sample_dir, tokenizer, maxlen):
     total = beyond_first_window = 0
     for split in ("train.json", "dev.json"):
-        for q in load_dureader(str(sample_dir / "reading_comprehension" / split), report=False):
+        for q in load(str(sample_dir / "reading_comprehension" / split), report=False):
             assert q.found, q.id  # the sample answers are all in their contexts
             _, windows = spans.encode_question(tokenizer, q, 64, maxlen)
             decoded = spans.decode_gold(tokenizer, q, maxlen)
             assert decoded and set(decoded) <= {text for _, text in q.found}, q.id
             total += 1
-            beyond_first_window += windows[0].start == 0
+            beyond_first_window += not windows[0].holds_answer
     # the sample data is meant to exercise long contexts: a real share of answers lies past the first window
     assert beyond_first_window / total > 0.1
 
@@ -26,7 +26,7 @@ def test_answer_beyond_the_first_window(tokenizer):
     start = context.index("北京大学")
     q = Question("q", "答案是什么？", context, ["北京大学"], [(start, "北京大学")])
     _, windows = spans.encode_question(tokenizer, q, 64, 64)
-    assert len(windows) > 3 and windows[0].start == 0  # [CLS] target: no answer in the first window
+    assert len(windows) > 3 and not windows[0].holds_answer  # [CLS] target: no answer in the first window
     assert spans.decode_gold(tokenizer, q, 64)[0] == "北京大学"
 
 
@@ -37,10 +37,10 @@ def test_collate_masks_context_and_cls_only(tokenizer):
     span_mask, segment_ids, starts, ends = batch["span_mask"], batch["Input-Segment"], batch["start"], batch["end"]
     w = windows[0]
     n = len(w.token_ids)
-    assert span_mask[0, 0] == 1 and not span_mask[0, 1:w.context_offset].any()  # question is never an answer
-    assert span_mask[0, w.context_offset:n - 1].all() and span_mask[0, n - 1] == 0  # final [SEP] neither
-    assert (segment_ids[0, w.context_offset:n] == 1).all() and not segment_ids[0, :w.context_offset].any()
-    assert starts[0] == w.context_offset + 3 and ends[0] == starts[0] + 1  # 很, 短
+    assert span_mask[0, 0] == 1 and not span_mask[0, 1:w.offset].any()  # question is never an answer
+    assert span_mask[0, w.offset:n - 1].all() and span_mask[0, n - 1] == 0  # final [SEP] neither
+    assert (segment_ids[0, w.offset:n] == 1).all() and not segment_ids[0, :w.offset].any()
+    assert starts[0] == w.offset + 3 and ends[0] == starts[0] + 1  # 很, 短
     whole = spans.collate(windows, whole_window=True)["span_mask"]  # the 2020 design: the question too
     assert whole[0, :n - 1].all() and whole[0, n - 1] == 0
 
@@ -49,18 +49,18 @@ def test_negatives_are_drawn_per_epoch_in_a_fixed_number(tokenizer):
     context = "这是无关的句子。" * 60 + "答案是北京大学。"
     q = Question("q", "答案是什么？", context, ["北京大学"], [(context.index("北京大学"), "北京大学")])
     _, windows = spans.encode_question(tokenizer, q, 64, 64)
-    negatives = sum(w.start == 0 for w in windows)
+    negatives = sum(not w.holds_answer for w in windows)
     sample = spans.negative_sampler(0.5)
     drawn = [sample(windows, np.random.default_rng([0, epoch])) for epoch in range(3)]
     assert all(len(d) == len(windows) - negatives + round(0.5 * negatives) for d in drawn)
-    assert all(any(w.start > 0 for w in d) for d in drawn)  # every window with the answer, every epoch
+    assert all(any(w.holds_answer for w in d) for d in drawn)  # every window with the answer, every epoch
     assert len({tuple(id(w) for w in d) for d in drawn}) > 1  # other negatives in other epochs
 
 
 def test_answer_length_limit_ignores_rare_long_answers():
-    windows = [spans.Window("q", [], 0, slice(0, 0), 5, 5 + n - 1) for n in [2] * 95 + [3] * 4 + [60]]
+    windows = [spans.Example("q", [], None, 0, (5, 5 + n - 1)) for n in [2] * 95 + [3] * 4 + [60]]
     assert spans.answer_length_limit(windows) == 8  # at least 8, far below the one 60-token outlier
-    windows = [spans.Window("q", [], 0, slice(0, 0), 5, 5 + n - 1) for n in range(1, 41)]
+    windows = [spans.Example("q", [], None, 0, (5, 5 + n - 1)) for n in range(1, 41)]
     assert spans.answer_length_limit(windows) == 40
 
 

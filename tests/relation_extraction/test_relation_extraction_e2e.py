@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from common.validate import validate
+from tools.validate import validate
 from tests.conftest import run, train_on_sample, write_lines
 
 
@@ -16,7 +16,7 @@ def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
     records = [json.loads(line) for line in open(model_dir / "metrics.jsonl")]
     assert max(r["dev_f1"] for r in records) >= 0.80
-    for name in ("model.weights.h5", "bert_config.json", "vocab.txt", "schema.json", "args.json",
+    for name in ("model.weights.h5", "bert_config.json", "vocab.txt", "config.json",
                  "dev_predictions.zip"):
         assert (model_dir / name).is_file(), name
     test = sample_dir / "relation_extraction" / "test1_data.json"
@@ -67,6 +67,6 @@ def test_help():
 
 
 def test_report_of_the_model_directory(model_dir):
-    from tests.common.test_report import check_model_dir_report
+    from tests.tools.test_report import check_model_dir_report
 
     check_model_dir_report(model_dir, "relation_extraction")

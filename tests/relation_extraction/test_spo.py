@@ -4,20 +4,18 @@ import os
 import numpy as np
 import pytest
 
-from common.data import load_duie, load_duie_schema
-from common.metrics import duie_spo_key
-from relation_extraction import spo
+from relation_extraction import duie, spo
 
 SCHEMA = os.path.join("synthetic", "resources", "duie2_schema.json")
 
 
 @pytest.fixture(scope="module")
 def labels():
-    return spo.Labels.from_schema(load_duie_schema(SCHEMA))
+    return spo.Labels.from_schema(duie.load_schema(SCHEMA))
 
 
 def keys(spos):
-    return sorted(duie_spo_key(s) for s in spos)
+    return sorted(duie.spo_key(s) for s in spos)
 
 
 def S(p, s, **objects):
@@ -30,7 +28,7 @@ def test_real_schema_has_55_pairs(labels):
 
 
 def test_round_trip_of_every_sample_sentence(sample_dir, tokenizer, labels):
-    sentences = load_duie(str(sample_dir / "relation_extraction" / "train_data.json"), labels.schema)
+    sentences = duie.load(str(sample_dir / "relation_extraction" / "train_data.json"), labels.schema)
     mismatched = [s["text"] for s in sentences
                   if keys(spo.decode_gold(tokenizer, s, labels, 128)) != keys(s["spo_list"])]
     assert not mismatched, mismatched[:3]

@@ -5,8 +5,11 @@ import os
 import matplotlib
 import pytest
 
-from common.metrics import duee_counts, duee_scores, duie_counts, duie_scores, prf
-from common.report import highlight, main as report_main, write_report
+from common.analysis import highlight
+from common.metrics import prf
+from event_extraction import duee
+from relation_extraction import duie
+from tools.report import main as report_main, write_report
 from tests.conftest import run, write_lines
 
 matplotlib.use("Agg")
@@ -25,7 +28,7 @@ def check_figures(directory):
 
 def check_model_dir_report(model_dir, track):
     """The report of a trained model directory: its best dev F1 (as the report prints it) and its figures."""
-    from common.report import report_model_dir
+    from tools.report import report_model_dir
 
     path = report_model_dir(str(model_dir))
     best = max((json.loads(line) for line in open(model_dir / "metrics.jsonl")), key=lambda r: r["dev_f1"])
@@ -47,8 +50,8 @@ def test_relation_extraction_counts_add_up_and_odd_inputs_pass(tmp_path):
     predicted = [{"text": gold[0]["text"], "spo_list": [spo("丈夫", "甲", "乙"), spo("父亲", "甲", "丙")]},
                  {"text": gold[1]["text"], "spo_list": [spo("饰演", "丁", "己", inWork="中")]},
                  {"text": gold[2]["text"], "spo_list": [spo("作者", "没有", "句子")]}]
-    counts = duie_counts(gold, predicted)
-    assert prf(*(sum(c[i] for c in counts.values()) for i in range(3))) == duie_scores(gold, predicted)
+    counts = duie.counts(gold, predicted)
+    assert prf(*(sum(c[i] for c in counts.values()) for i in range(3))) == duie.scores(gold, predicted)
     assert counts["妻子"] == [0, 0, 1] and counts["丈夫"] == [0, 1, 0] and counts["父亲"] == [1, 1, 1]
     dev = write_lines(tmp_path / "dev.json", [json.dumps(g, ensure_ascii=False) for g in gold])
     predictions = write_lines(tmp_path / "pred.json", [json.dumps(p, ensure_ascii=False) for p in predicted])
@@ -69,13 +72,14 @@ def test_event_extraction_counts_add_up(tmp_path):
             {"id": "2", "text": "没有事件。", "event_list": []}]
     predicted = [{"id": "1", "event_list": [{"event_type": "竞赛行为-胜负", "arguments": [
         {"role": "胜者", "argument": "湖人"}, {"role": "败者", "argument": "湖人队"}]}]}]  # sentence 2 absent
-    counts = duee_counts(gold, predicted)
-    assert prf(*(sum(c[i] for c in counts.values()) for i in range(3))) == duee_scores(gold, predicted)
+    counts = duee.counts(gold, predicted)
+    assert prf(*(sum(c[i] for c in counts.values()) for i in range(3))) == duee.scores(gold, predicted)
     assert counts[("竞赛行为-夺冠", "冠军")] == [0.0, 0, 1]  # a class absent from the predictions
     dev = write_lines(tmp_path / "dev.json", [json.dumps(g, ensure_ascii=False) for g in gold])
     predictions = write_lines(tmp_path / "pred.json", [json.dumps(p, ensure_ascii=False) for p in predicted])
     text = open(write_report("event_extraction", dev, predictions, str(tmp_path / "r")), encoding="utf-8").read()
     assert "| boundary | 1 |" in text and "| wrong role or event type | 1 |" in text and "| missed | 1 |" in text
+    assert "| event type | 1.000 | 0.500 |" in text  # 1 of the 2 gold (sentence, type) pairs predicted
     check_figures(tmp_path / "r")
 
 
@@ -93,7 +97,7 @@ def test_reading_comprehension_groups_and_cli(tmp_path, capsys):
     text = open(tmp_path / "r" / "report.md", encoding="utf-8").read()
     assert "F1 33.333" in text and "No-answer predictions (empty string): 2 of 3" in text and "| 哪 | 2 |" in text
     check_figures(tmp_path / "r")
-    result = run("-m", "common.report", str(tmp_path))
+    result = run("-m", "tools.report", str(tmp_path))
     assert result.returncode == 2 and result.stderr.startswith(f"error: {tmp_path}: not a model directory")
 
 

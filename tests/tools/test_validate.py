@@ -1,13 +1,15 @@
-"""Writers are atomic and complete; validate accepts them and rejects broken submissions."""
+"""Writers are atomic and complete; tools.validate accepts them and rejects broken submissions."""
 import json
 import zipfile
 
 import pytest
 
 from common.files import write_atomically
-from common.submission import write_duee_submission, write_duie_submission, write_rc_submission
-from common.validate import main as validate_main, validate
+from event_extraction import duee
+from reading_comprehension import dureader
+from relation_extraction import duie
 from tests.conftest import write_lines
+from tools.validate import main as validate_main, validate
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
@@ -34,11 +36,11 @@ def rc_test_file(tmp_path):
 def test_rc_every_id_once(tmp_path):
     test = rc_test_file(tmp_path)
     out = str(tmp_path / "sub.json")
-    write_rc_submission(out, ["q1", "q2"], {"q1": "答案"})
+    dureader.write_submission(out, ["q1", "q2"], {"q1": "答案"})
     assert json.load(open(out, encoding="utf-8")) == {"q1": "答案", "q2": ""}
     assert validate("reading_comprehension", test, out) == ([], 2)
     with pytest.raises(ValueError, match="not in the test file"):
-        write_rc_submission(out, ["q1"], {"zz": "x"})
+        dureader.write_submission(out, ["q1"], {"zz": "x"})
     json.dump({"q1": "x", "q3": 1}, open(out, "w"))
     problems, _ = validate("reading_comprehension", test, out)
     assert any("'q2'" in p for p in problems) and any("'q3'" in p for p in problems)
@@ -49,7 +51,7 @@ def test_duie_zip_and_json(tmp_path):
     test = write_lines(tmp_path / "test.json", [json.dumps({"text": t}, ensure_ascii=False) for t in texts])
     spo = {"predicate": "妻子", "subject": "甲", "subject_type": "人物", "object": {"@value": "乙"},
            "object_type": {"@value": "人物"}}
-    zip_path = write_duie_submission(str(tmp_path / "sub.json"), texts, [[spo], [], []])
+    zip_path = duie.write_submission(str(tmp_path / "sub.json"), texts, [[spo], [], []])
     assert zip_path.endswith("sub.zip") and (tmp_path / "sub.json").exists()
     with zipfile.ZipFile(zip_path) as z:
         assert len(z.namelist()) == 1
@@ -58,7 +60,7 @@ def test_duie_zip_and_json(tmp_path):
     # the JSON-lines file itself is not what the leaderboard takes
     problems, _ = validate("relation_extraction", test, str(tmp_path / "sub.json"))
     assert "not a zip file" in problems[0]
-    bad = write_duie_submission(str(tmp_path / "bad.zip"), texts[:2], [[dict(spo, object="乙")], []])
+    bad = duie.write_submission(str(tmp_path / "bad.zip"), texts[:2], [[dict(spo, object="乙")], []])
     problems, _ = validate("relation_extraction", test, bad)
     assert any("'object' dict" in p for p in problems) and any("'甲的妻子是乙'" in p for p in problems)
 
@@ -78,9 +80,9 @@ def test_duee_events_stay_apart_and_every_id(tmp_path):
         {"event_type": "胜负", "arguments": [{"role": "胜者", "argument": "甲"}, {"role": "败者", "argument": "乙"}]},
         {"event_type": "夺冠", "arguments": [{"role": "冠军", "argument": "甲"}]}]
     out = str(tmp_path / "sub.json")
-    write_duee_submission(out, ["a", "b"], [events, []])
+    duee.write_submission(out, ["a", "b"], [events, []])
     assert validate("event_extraction", test, out) == ([], 2)
-    write_duee_submission(out, ["a"], [events])
+    duee.write_submission(out, ["a"], [events])
     problems, _ = validate("event_extraction", test, out)
     assert any("'b'" in p for p in problems)
     assert validate_main(["--track", "event_extraction", "--test", test, "--submission", out]) == 1
@@ -90,18 +92,18 @@ def test_validate_names_what_is_not_a_span_of_its_text(tmp_path):
     rc_test = tmp_path / "rc.json"
     rc_test.write_text(json.dumps({"data": [{"paragraphs": [{"context": "张三出生于北京。", "qas": [
         {"id": "a", "question": "张三出生于哪里？"}]}]}]}, ensure_ascii=False), encoding="utf-8")
-    write_rc_submission(str(tmp_path / "rc_sub.json"), ["a"], {"a": "上海"})
+    dureader.write_submission(str(tmp_path / "rc_sub.json"), ["a"], {"a": "上海"})
     problems, _ = validate("reading_comprehension", str(rc_test), str(tmp_path / "rc_sub.json"))
     assert problems and "'上海'" in problems[0] and "not a span of its context" in problems[0]
 
     duie_test = write_lines(tmp_path / "duie.json", ['{"text": "吴九的妻子是郑十。"}'])
     spo = {"predicate": "妻子", "subject": "吴九", "object": {"@value": "王十"}}
-    write_duie_submission(str(tmp_path / "duie_sub.zip"), ["吴九的妻子是郑十。"], [[spo]])
+    duie.write_submission(str(tmp_path / "duie_sub.zip"), ["吴九的妻子是郑十。"], [[spo]])
     problems, _ = validate("relation_extraction", duie_test, str(tmp_path / "duie_sub.zip"))
     assert problems and "'王十' of an SPO is not a span of its text" in problems[0]
 
     duee_test = write_lines(tmp_path / "duee.json", ['{"id": "x", "text": "湖人队击败火箭队。"}'])
-    write_duee_submission(str(tmp_path / "duee_sub.json"), ["x"], [[{"event_type": "竞赛行为-胜负", "arguments": [
+    duee.write_submission(str(tmp_path / "duee_sub.json"), ["x"], [[{"event_type": "竞赛行为-胜负", "arguments": [
         {"role": "胜者", "argument": "湖人"}, {"role": "败者", "argument": "勇士队"}]}]])
     problems, _ = validate("event_extraction", duee_test, str(tmp_path / "duee_sub.json"))
     assert problems == [f"{tmp_path / 'duee_sub.json'}:1: argument '勇士队' is not a span of its text"]
@@ -109,7 +111,7 @@ def test_validate_names_what_is_not_a_span_of_its_text(tmp_path):
 
 def test_validate_reports_damaged_missing_and_foreign_files_without_a_traceback(tmp_path, capsys):
     duie_test = write_lines(tmp_path / "duie.json", ['{"text": "吴九的妻子是郑十。"}'])
-    write_duie_submission(str(tmp_path / "ok.zip"), ["吴九的妻子是郑十。"], [[]])
+    duie.write_submission(str(tmp_path / "ok.zip"), ["吴九的妻子是郑十。"], [[]])
     damaged = tmp_path / "damaged.zip"
     data = bytearray((tmp_path / "ok.zip").read_bytes())
     start = data.index(b"PK\x03\x04") + 30 + len("duie.json")  # the member's compressed bytes
@@ -124,7 +126,7 @@ def test_validate_reports_damaged_missing_and_foreign_files_without_a_traceback(
     problems, _ = validate("relation_extraction", str(rc_test), str(tmp_path / "ok.zip"))  # another track's file
     assert problems and "missing key 'text'" in problems[0] and "is it a relation_extraction file?" in problems[0]
     empty = write_lines(tmp_path / "empty.json", [])
-    write_duee_submission(str(tmp_path / "empty_sub.json"), [], [])
+    duee.write_submission(str(tmp_path / "empty_sub.json"), [], [])
     problems, _ = validate("event_extraction", empty, str(tmp_path / "empty_sub.json"))
     assert problems and "holds no sentence" in problems[0]
     assert validate_main(["--track", "event_extraction", "--test", empty, "--submission",

@@ -1,8 +1,9 @@
 # make relation_extraction | event_extraction | reading_comprehension  (train, score dev, predict, validate)
-# make test                                                             (the test suite)
+# make test | test-fast                                                 (the test suite; without training)
 # make bench | bench-recompute | bench-learning                         (benchmarks)
 # Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN,
-#            LEARNING_RATE, RECOMPUTE=1, PRECISION, STRATEGY, TRAIN_ARGS (more train.py arguments);
+#            LEARNING_RATE, RECOMPUTE=1, PRECISION, STRATEGY, TRAIN_ARGS (more train.py arguments),
+#            SEEDS=N (N seeds, one submission from their ensemble), FOLDS=K (k-fold, tools.kfold);
 #            TEST_WORKERS (processes for make test, default 2)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -14,9 +15,10 @@ PIPELINE_ARGS = $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(BERT_DIR),--be
 	$(if $(OUT),--out "$(OUT)") $(if $(EPOCHS),--epochs "$(EPOCHS)") $(if $(BATCH_SIZE),--batch-size "$(BATCH_SIZE)") \
 	$(if $(MAXLEN),--maxlen "$(MAXLEN)") $(if $(LEARNING_RATE),--learning-rate "$(LEARNING_RATE)") \
 	$(if $(RECOMPUTE),--recompute) $(if $(PRECISION),--precision "$(PRECISION)") \
-	$(if $(STRATEGY),--strategy "$(STRATEGY)") $(if $(TRAIN_ARGS),--train-args "$(TRAIN_ARGS)")
+	$(if $(STRATEGY),--strategy "$(STRATEGY)") $(if $(TRAIN_ARGS),--train-args "$(TRAIN_ARGS)") \
+	$(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds "$(FOLDS)")
 
-.PHONY: install test relation_extraction event_extraction reading_comprehension all bench bench-recompute \
+.PHONY: install test test-fast relation_extraction event_extraction reading_comprehension all bench bench-recompute \
 	bench-learning clean
 
 install: $(STAMP)
@@ -39,6 +41,10 @@ $(TEST_STAMP): $(STAMP) requirements-test.txt
 TEST_WORKERS ?= 2
 test: $(TEST_STAMP)
 	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
+
+# the edit loop: every test that trains no model (under 3 minutes on 2 cores)
+test-fast: $(TEST_STAMP)
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not trains" tests
 
 relation_extraction event_extraction reading_comprehension: install
 	$(PYTHON) -m pipeline $@ $(PIPELINE_ARGS)

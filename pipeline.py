@@ -1,19 +1,23 @@
 """One track end to end: train, score dev, predict the test file, validate the submission.
 
-    python -m pipeline TRACK [--data-dir DIR] [--bert-dir DIR] [--out DIR] [--epochs N] ...
+    python -m pipeline TRACK [--data-dir DIR] [--bert-dir DIR] [--out DIR] [--epochs N] [--seeds N | --folds K] ...
 
 Without --data-dir and --bert-dir it runs on the embedded default: the sample
 data of synthetic.sample_data and a tiny BERT of synthetic.tiny_bert, generated on
 first use under outputs/, with settings that let the tiny model learn in minutes.
+--seeds N trains N models (seeds 42, 43, ...; OUT/seed-S each, kept when finished and
+resumed when interrupted) and writes one submission from their ensemble, with each
+member's dev score and the ensemble's; --folds K runs tools.kfold instead.
 """
 import argparse
 import glob
 import os
 import shlex
-import subprocess
 import sys
 
 from common.data import DataError, find_data_files
+from common.files import write_json
+from tools.runs import run_step
 from tools.tracks import NAMES as TRACKS, track
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -41,15 +45,6 @@ def embedded_default(outputs):
     return sample, bert
 
 
-def run(command):
-    """Run a step; a failing step stops the pipeline with its exit code (its own message is already shown)."""
-    print("+ " + " ".join(command), flush=True)
-    code = subprocess.run(command, cwd=ROOT).returncode
-    if code != 0:
-        print(f"error: step failed (exit {code}): {' '.join(command)}", file=sys.stderr)
-        sys.exit(code)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("track", choices=TRACKS)
@@ -64,7 +59,11 @@ def main(argv=None):
     p.add_argument("--precision")
     p.add_argument("--strategy")
     p.add_argument("--train-args", default="", help="more train.py arguments, as one string")
+    p.add_argument("--seeds", type=int, default=1, help="train this many seeds and submit their ensemble")
+    p.add_argument("--folds", type=int, default=0, help="k-fold (tools.kfold): K models, submit their ensemble")
     args = p.parse_args(argv)
+    if args.seeds < 1 or args.folds == 1 or (args.folds and args.seeds > 1):
+        p.error("--seeds N (N >= 1) or --folds K (K >= 2), not both")
     outputs = os.path.join(ROOT, "outputs")
     settings = {}
     if not args.data_dir or not args.bert_dir:
@@ -84,23 +83,60 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     python = sys.executable
-    command = [python, f"{args.track}/train.py", "--data-dir", args.data_dir, "--bert-dir", args.bert_dir,
-               "--output-dir", out, "--overwrite"]
+    recipe = []
     for key, value in sorted(settings.items()):
-        command += [f"--{key.replace('_', '-')}", str(value)]
+        recipe += [f"--{key.replace('_', '-')}", str(value)]
     if args.recompute:
-        command.append("--recompute")
-    command += shlex.split(args.train_args)
-    run(command)
-    run([python, "-m", "tools.report", out])
+        recipe.append("--recompute")
+    recipe += shlex.split(args.train_args)
+    data = ["--data-dir", args.data_dir, "--bert-dir", args.bert_dir]
+    submission = os.path.join(out, track(args.track).SUBMISSION)
+    if args.folds:
+        run_step([python, "-m", "tools.kfold", args.track, "--folds", str(args.folds), *data, "--out", out, *recipe])
+    elif args.seeds > 1:
+        members = train_seeds(args.track, out, args.seeds, data + recipe)
+        if test:
+            run_step([python, f"{args.track}/predict.py", "--model-dir", *members, "--input", test, "--output",
+                      submission])
+    else:
+        run_step([python, f"{args.track}/train.py", *data, "--output-dir", out, "--overwrite", *recipe])
+        run_step([python, "-m", "tools.report", out])
+        if test:
+            run_step([python, f"{args.track}/predict.py", "--model-dir", out, "--input", test, "--output",
+                      submission])
     if not test:
         print(f"\n{args.track}: model in {out}; no test file under {args.data_dir}, so no submission was written "
               f"(put the test file there and run {args.track}/predict.py --model-dir {out} ...)")
         return
-    submission = os.path.join(out, track(args.track).SUBMISSION)
-    run([python, f"{args.track}/predict.py", "--model-dir", out, "--input", test, "--output", submission])
-    run([python, "-m", "tools.validate", "--track", args.track, "--test", test, "--submission", submission])
+    run_step([python, "-m", "tools.validate", "--track", args.track, "--test", test, "--submission", submission])
     print(f"\n{args.track}: model in {out}, submission {submission}")
+
+
+def train_seeds(name, out, n, arguments, first_seed=42):
+    """Train n seeds (OUT/seed-S, each kept when finished, resumed when interrupted), then score their
+    ensemble on dev beside each member's best dev; the members' directories."""
+    from tools.runs import best_dev, ensemble_rows, train_member
+
+    members = [os.path.join(out, f"seed-{first_seed + k}") for k in range(n)]
+    for k, member in enumerate(members):
+        train_member(name, member, [*arguments, "--seed", str(first_seed + k)])
+    t = track(name)
+    dev = find_data_files(t.FILES, arguments[arguments.index("--data-dir") + 1],
+                          {"dev": _option(arguments, "--dev")}, need=("dev",))["dev"]
+    gold, rows = ensemble_rows(name, members, dev)
+    t.write_submission(os.path.join(out, t.DEV_PREDICTIONS), rows)
+    summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"]}
+    for member in members:
+        best, tuned = best_dev(member)
+        summary["members"][member] = {"best_dev_f1": best, "dev_f1_at_chosen_thresholds": tuned}
+        print(f"{member}: best dev F1 {best:.4f}" + (f" ({tuned:.4f} at the thresholds chosen on dev)" if tuned else ""))
+    print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f}")
+    write_json(os.path.join(out, "seeds.json"), summary)
+    return members
+
+
+def _option(arguments, name):
+    return arguments[arguments.index(name) + 1] if name in arguments else None
 
 
 if __name__ == "__main__":

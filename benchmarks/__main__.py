@@ -5,13 +5,14 @@
     python -m benchmarks precision                                      fp32 / bf16 / fp16 speed and learning
     python -m benchmarks heads                                          event extraction heads: speed, memory, learning
     python -m benchmarks learning                                       learning curves against the 2020 design
+    python -m benchmarks ensembles                                      seeds, k-fold, thresholds; an ensemble's cost
 
 `python -m benchmarks NAME --help` gives each one's options.
 """
 import importlib
 import sys
 
-NAMES = ("speed", "recompute", "precision", "heads", "learning")
+NAMES = ("speed", "recompute", "precision", "heads", "learning", "ensembles")
 
 
 def main(argv=None):

@@ -1,8 +1,8 @@
 """Learning against the real 2020 design: dev F1 after every epoch and held-out test F1 of each track's
 default recipe and of one-change variants, on two sets, in two regimes.
 
-    python -m benchmarks learning [--sets yardstick hard] [--regimes random pretrained] [--tracks ...]
-                                  [--variants NAME ...] [--seeds 42 43] [--hard-seeds 42] [--epochs 6]
+    python -m benchmarks learning [--sets yardstick hard real] [--real-dir DIR] [--regimes random pretrained]
+                                  [--tracks ...] [--variants NAME ...] [--seeds 42 43] [--hard-seeds 42] [--epochs 6]
 
 Sets:
   yardstick  synthetic/yardstick (a copy of the project's calibrated learning set): LIC-format data (the
@@ -13,6 +13,13 @@ Sets:
              the real DuEE schema (65 event types, 217 roles; overlapping arguments, events of one type
              sharing arguments), DuReader-style long contexts; a tiny BERT of its vocabulary and a copy
              pretrained on other generated texts (synthetic.pretrain). No recorded reference.
+  real       --real-dir DIR: real LIC lines in the LIC layout, with recorded 2020 rows where DIR has them:
+             DIR/data/{ie,ee,rc}/ (or DIR/{ie,ee,rc}/, or directories named after the tracks) with the
+             official file names, each with a test file and its gold (test_gold.json beside test1*.json,
+             or a test1 file that holds the gold); DIR/bert/ and DIR/bert_pretrained/ (a regime whose BERT
+             is missing is skipped); DIR/results.json as the yardstick's, optional. Your own downloaded
+             data works the same way: cut the official train file into train, dev and a test file with
+             its gold, put a BERT beside it, and compare heads and recipes on your own lines.
 Regimes: random (the random BERT at learning rate 1e-3: everything learns from scratch) and pretrained
 (the pretrained BERT at 3e-4: the regime of real use). Batch size and maxlen per track are those the
 2020 design ran with on the yardstick (relation extraction 16 / 256, event extraction 32 / 128, reading
@@ -41,6 +48,7 @@ from benchmarks.helpers import OUT, ROOT, train
 from tools.tracks import NAMES as TRACKS
 
 YARDSTICK = os.path.join(ROOT, "synthetic", "yardstick")
+SETS = ("yardstick", "hard", "real")
 # train, dev, test items per track: enough for the best design to pass dev F1 0.5 in 6 epochs with the pretrained BERT
 HARD_SIZES = {"relation_extraction": (6000, 300, 300), "event_extraction": (3000, 300, 300),
               "reading_comprehension": (3000, 300, 300)}
@@ -61,18 +69,24 @@ VARIANTS = {
         "condition-on-output": ["--condition-on", "output"],
         "object-loss-mean": ["--object-loss", "mean"],
         "sampled-subject": ["--subjects", "sample"],
-        "threshold-0.5": ["--threshold", "0.5"],
+        "thresholds-fixed": ["--thresholds", "fixed"],
         "head-lr-x1": ["--head-lr-multiplier", "1"],
+        "ema": ["--ema", "0.99"],
+        "fgm": ["--adversarial", "fgm"],
     },
     "event_extraction": {
         "default": [],
+        "pointer": ["--head", "pointer"],
         "span": ["--head", "span"],
         "crf": ["--head", "crf"],
         "memm": ["--head", "memm"],
+        "thresholds-fixed": ["--thresholds", "fixed"],
         "head-lr-x1": ["--head-lr-multiplier", "1"],
         "constant": ["--schedule", "constant"],
         "warmup-linear": ["--schedule", "warmup-linear"],
         "no-clip": ["--clip-norm", "0"],
+        "ema": ["--ema", "0.99"],
+        "fgm": ["--adversarial", "fgm"],
     },
     "reading_comprehension": {
         "default": [],
@@ -83,36 +97,41 @@ VARIANTS = {
         "head-lr-x1": ["--head-lr-multiplier", "1"],
         "maxlen-512": ["--maxlen", "512"],
         "first-window": ["--windows", "first"],
+        "ema": ["--ema", "0.99"],
+        "fgm": ["--adversarial", "fgm"],
     },
 }
 FEW_VARIANTS = {"relation_extraction": ["default", "warmup-linear", "no-clip"],
-                "event_extraction": ["default", "span", "crf"],
+                "event_extraction": ["default", "pointer", "span", "crf"],
                 "reading_comprehension": ["default", "head-lr-x1", "constant"]}
-# the code a run's result depends on: a run recorded with other code is run again
-SOURCES = ["common/training.py", "common/cli.py", "common/losses.py", "common/heads.py", "common/pointers.py",
-           "common/recompute.py", "common/bert.py", "common/checkpoints.py", "common/data.py",
-           "common/tokenization.py", "common/windows.py", "common/metrics.py",
-           "relation_extraction/train.py", "relation_extraction/spo.py", "event_extraction/train.py",
-           "event_extraction/events.py", "reading_comprehension/train.py", "reading_comprehension/spans.py"]
 
 
-def code_fingerprint():
+def code_fingerprint(track):
+    """A digest of the code a run of `track` depends on (common/ and the track's package): a run recorded with
+    other code is run again."""
     digest = hashlib.sha1()
-    for path in SOURCES:
-        with open(os.path.join(ROOT, path), "rb") as f:
+    for path in sorted(glob.glob(os.path.join(ROOT, "common", "*.py")) + glob.glob(os.path.join(ROOT, track, "**", "*.py"),
+                                                                                recursive=True)):
+        with open(path, "rb") as f:
             digest.update(f.read())
     return digest.hexdigest()[:12]
 
 
-def reference():
-    """The 2020 design's recorded numbers on the yardstick: {track: {regime: {"dev_f1": [...], "test_f1": x}}}."""
-    with open(os.path.join(YARDSTICK, "results.json"), encoding="utf-8") as f:
+def reference(results_path):
+    """The 2020 design's recorded numbers in a results.json (the yardstick's, or a real set's):
+    {track: {regime: {"dev_f1": [...], "test_f1": x}}} where it has them."""
+    if not os.path.isfile(results_path):
+        return {}
+    with open(results_path, encoding="utf-8") as f:
         recorded = json.load(f)
-    return {track: {regime: {"dev_f1": recorded[name][regime]["anchor"]["dev_f1_per_epoch"],
-                             "test_f1": recorded[name][regime]["anchor"]["test"].get(
-                                 "f1", recorded[name][regime]["anchor"]["test"].get("F1"))}
-                    for regime in REGIMES}
-            for track, name in YARDSTICK_NAMES.items()}
+    found = {}
+    for track, name in YARDSTICK_NAMES.items():
+        for regime in REGIMES:
+            anchor = recorded.get(name, {}).get(regime, {}).get("anchor")
+            if anchor:
+                found.setdefault(track, {})[regime] = {
+                    "dev_f1": anchor["dev_f1_per_epoch"], "test_f1": anchor["test"].get("f1", anchor["test"].get("F1"))}
+    return found
 
 
 def prepare_hard(out, pretrain_steps, log=print):
@@ -144,9 +163,18 @@ def prepare_hard(out, pretrain_steps, log=print):
                                                                      "pretrained": pretrained_bert}
 
 
-def yardstick():
-    return ({track: os.path.join(YARDSTICK, "data", name) for track, name in YARDSTICK_NAMES.items()},
-            {regime: os.path.join(YARDSTICK, r["bert"]) for regime, r in REGIMES.items()})
+def lic_layout(directory):
+    """(data directory per track, BERT per regime, recorded 2020 rows) of a set in the LIC layout."""
+    data = {}
+    for track, name in YARDSTICK_NAMES.items():
+        for candidate in (os.path.join(directory, "data", name), os.path.join(directory, name),
+                          os.path.join(directory, "data", track), os.path.join(directory, track)):
+            if os.path.isdir(candidate):
+                data[track] = candidate
+                break
+    berts = {regime: os.path.join(directory, r["bert"]) for regime, r in REGIMES.items()
+             if os.path.isdir(os.path.join(directory, r["bert"]))}
+    return data, berts, reference(os.path.join(directory, "results.json"))
 
 
 def test_files(data_dir):
@@ -162,7 +190,7 @@ def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, t
     from tools.validate import score
 
     record_path = os.path.join(out_dir, "bench_record.json")
-    fingerprint = code_fingerprint()
+    fingerprint = code_fingerprint(track)
     if os.path.isfile(record_path):
         with open(record_path, encoding="utf-8") as f:
             record = json.load(f)
@@ -225,8 +253,8 @@ def tables(summary, recorded):
                 lines += [f"\n{track}, {set_name}, {regime} BERT:\n",
                           "| variant | dev F1 per epoch (mean of the seeds) | best dev | test F1 (seeds) |",
                           "|---|---|---|---|"]
-                if set_name == "yardstick":
-                    ref = recorded[track][regime]
+                ref = recorded.get(set_name, {}).get(track, {}).get(regime)
+                if ref:
                     lines.append(f"| **2020 design (recorded)** | {' '.join(fmt(track, v) for v in ref['dev_f1'])} | "
                                  f"{fmt(track, max(ref['dev_f1']))} | **{fmt(track, ref['test_f1'])}** |")
                 order = sorted(tracks[track].items(), key=lambda kv: (kv[0] != "default", kv[0]))
@@ -251,8 +279,8 @@ def plot(summary, recorded, paths):
                 curve = e["dev_curve_mean"]
                 style = dict(linewidth=3, color="black") if name == "default" else dict(linewidth=1)
                 ax.plot(range(1, len(curve) + 1), curve, label=name, **style)
-            if set_name == "yardstick":
-                ref = recorded[track][regime]["dev_f1"]
+            ref = recorded.get(set_name, {}).get(track, {}).get(regime, {}).get("dev_f1")
+            if ref:
                 ax.plot(range(1, len(ref) + 1), ref, label="2020 design (recorded)", linewidth=2, linestyle="--",
                         color="tab:red")
             ax.set_title(f"{track}: {set_name}, {regime} BERT", fontsize=10)
@@ -269,7 +297,9 @@ def plot(summary, recorded, paths):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sets", nargs="+", choices=["yardstick", "hard"], default=["yardstick", "hard"])
+    p.add_argument("--sets", nargs="+", choices=SETS, default=["yardstick", "hard"],
+                   help="real needs --real-dir")
+    p.add_argument("--real-dir", help="the real set: LIC-layout data, BERTs and recorded rows (see above)")
     p.add_argument("--regimes", nargs="+", choices=list(REGIMES), default=list(REGIMES))
     p.add_argument("--tracks", nargs="+", choices=TRACKS, default=list(TRACKS))
     p.add_argument("--variants", nargs="+", help="variant names to run (default: all on the yardstick's random "
@@ -285,20 +315,29 @@ def main(argv=None):
     p.add_argument("--out", default=OUT)
     p.add_argument("--figure", default=os.path.join(ROOT, "docs", "learning.png"), help="a copy of the figure")
     args = p.parse_args(argv)
+    if "real" in args.sets and not args.real_dir:
+        p.error("--sets real needs --real-dir")
     work = os.path.join(args.out, "learning")
-    recorded = reference()
-    runs = []
+    recorded, runs = {}, []
     for set_name in args.sets:
-        data, berts = yardstick() if set_name == "yardstick" else prepare_hard(os.path.join(work, "hard"),
-                                                                               args.pretrain_steps)
+        if set_name == "hard":
+            (data, berts), recorded[set_name] = prepare_hard(os.path.join(work, "hard"), args.pretrain_steps), {}
+        else:
+            data, berts, recorded[set_name] = lic_layout(YARDSTICK if set_name == "yardstick" else args.real_dir)
         for regime in args.regimes:
+            if regime not in berts:
+                print(f"[{set_name}] no BERT for the {regime} regime: skipped", flush=True)
+                continue
             for track in args.tracks:
+                if track not in data:
+                    print(f"[{set_name}] no {track} data: skipped", flush=True)
+                    continue
                 for variant, extra in VARIANTS[track].items():
                     wanted = args.variants or (VARIANTS[track] if (set_name, regime) == ("yardstick", "random")
                                                else FEW_VARIANTS[track])
                     if variant not in wanted:
                         continue
-                    for seed in args.seeds if set_name == "yardstick" else args.hard_seeds:
+                    for seed in args.hard_seeds if set_name == "hard" else args.seeds:
                         out_dir = os.path.join(work, "runs", set_name, regime, track, f"{variant}-s{seed}")
                         print(f"[{set_name}, {regime}] {track} {variant} seed {seed}", flush=True)
                         settings = dict(SETTINGS[track], learning_rate=REGIMES[regime]["learning_rate"])

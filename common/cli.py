@@ -47,6 +47,17 @@ def train_parser(description, track):
     recipe.add_argument("--warmup", type=float, default=0.1, help="share of steps with linear warm-up")
     recipe.add_argument("--clip-norm", type=float, default=1.0, help="global gradient-norm clipping (0: off)")
     recipe.add_argument("--seed", type=int, default=42)
+    recipe.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                        help="keep an exponential moving average of the weights (e.g. 0.999): dev is scored and the "
+                             "best epoch saved with it (0: off)")
+    recipe.add_argument("--adversarial", choices=["fgm"], default=None,
+                        help="fgm: a second pass per step with the token embeddings perturbed along their gradient, "
+                             "both passes' gradients applied")
+    recipe.add_argument("--adv-epsilon", type=float, default=1.0, help="the perturbation's norm (--adversarial)")
+    if hasattr(track, "threshold_grid"):
+        recipe.add_argument("--thresholds", choices=["dev", "fixed"], default="dev",
+                            help="dev: after training, choose the decoding thresholds that score best on dev (one "
+                                 "pass of the best model), saved in the model directory; fixed: keep --threshold")
     device = p.add_argument_group("devices")
     device.add_argument("--strategy", choices=STRATEGIES, default="auto",
                         help="auto: all GPUs when there are two or more, else one device; multiworker: TF_CONFIG")
@@ -65,7 +76,11 @@ def train_parser(description, track):
 
 def predict_parser(description):
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--model-dir", required=True, help="a directory written by train.py")
+    p.add_argument("--model-dir", required=True, nargs="+",
+                   help="a directory written by train.py; several: an ensemble, their outputs averaged before "
+                        "decoding (each model loaded once)")
+    p.add_argument("--weights", type=float, nargs="+", help="the ensemble's weights, one per --model-dir "
+                                                            "(default: equal)")
     p.add_argument("--input", required=True, help="the official test file")
     p.add_argument("--output", required=True, help="submission file to write")
     p.add_argument("--batch-size", type=int, default=32)
@@ -179,6 +194,8 @@ class TrainingSession:
         for name in ("batch_size", "epochs"):
             if getattr(a, name) < 1:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 <= a.ema < 1:
+            raise DataError(f"--ema {a.ema}: the decay must be in [0, 1) (0: off)")
         if self.chief:  # refuse a directory of another run now, before minutes of encoding; write it before training
             self.lock = RunLock(a.output_dir)
             prepare_model_dir(a.output_dir, self.bert_files, self.track, self.run_record(), resume=a.resume,
@@ -214,8 +231,9 @@ class TrainingSession:
         return make_optimizer(a.learning_rate, total_steps, a.schedule, a.warmup, a.clip_norm,
                               loss_scale=a.precision == "fp16")
 
-    def fit(self, model, optimizer, batches, evaluate, on_best=None, config=None, key="f1"):
-        """Write the model directory (the chief), train, mark the directory finished; the best epoch's record."""
+    def fit(self, model, optimizer, batches, evaluate, on_best=None, config=None, key="f1", before_finish=None):
+        """Write the model directory (the chief), train, call `before_finish(best)` (the chief), mark the
+        directory finished; the best epoch's record."""
         from common.model_dir import finish_model_dir, prepare_model_dir
         from common.training import Trainer
 
@@ -225,9 +243,12 @@ class TrainingSession:
                               overwrite=a.overwrite)
         trainer = Trainer(model, optimizer, batches, a.epochs, evaluate, a.output_dir, key=key, on_best=on_best,
                           strategy=self.strategy, chief=self.chief, save_every=a.save_every,
-                          jit=getattr(a, "jit", False))
+                          jit=getattr(a, "jit", False), ema=a.ema, adversarial=a.adversarial,
+                          adv_epsilon=a.adv_epsilon)
         best = trainer.fit(resume=a.resume)
         if self.chief:
+            if before_finish:
+                before_finish(best)
             finish_model_dir(a.output_dir)
             self.lock.release()
         return best

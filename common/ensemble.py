@@ -15,6 +15,16 @@ def mean_weights(n, weights=None):
     return weights / weights.sum()
 
 
+def weighted_mean(outputs, weights):
+    """The weighted mean of the members' outputs (arrays, or lists of arrays), summed in float64 and returned
+    in the outputs' dtype: N copies of one model average back to its own outputs exactly."""
+    if len(outputs) == 1:
+        return outputs[0]
+    if isinstance(outputs[0], (list, tuple)):
+        return [weighted_mean([o[k] for o in outputs], weights) for k in range(len(outputs[0]))]
+    return sum(w * np.asarray(o, "float64") for w, o in zip(weights, outputs)).astype(np.asarray(outputs[0]).dtype)
+
+
 def traced(members, run=None):
     """The members with their Keras models called through `run` (default: common.bert.predict_function, a
     traced call for any batch size and length). A member is a model, a tuple of models, or an object with
@@ -32,3 +42,18 @@ def with_run(predictor, run, batch_size=None):
     if batch_size is not None:
         other.batch_size = batch_size
     return other
+
+
+def ensemble(predictors, weights=None):
+    """One predictor averaging the members of `predictors` (each a model, or an ensemble itself) with `weights`
+    (one per predictor; equal by default); its thresholds, where it has any, the weighted mean of theirs."""
+    first = predictors[0]
+    weights = mean_weights(len(predictors), weights)
+    combined = copy.copy(first)
+    combined.models = [m for p in predictors for m in p.models]
+    combined.members = [m for p in predictors for m in p.members]
+    combined.weights = np.concatenate([w * p.weights for w, p in zip(weights, predictors)])
+    if getattr(first, "thresholds", None):
+        combined.thresholds = {k: float(sum(w * p.thresholds[k] for w, p in zip(weights, predictors)))
+                               for k in first.thresholds}
+    return combined

@@ -2,7 +2,8 @@
 
 DIR/bert_config.json, DIR/vocab.txt: the encoder's shape and vocabulary;
 DIR/config.json: {"track", "config": the track's Config (everything predict needs, the schema included),
-    "run": the training run's arguments}, written and read here only (directories of earlier versions
+    "run": the training run's arguments, "thresholds": how they were chosen on dev}, written and read here
+    only (directories of earlier versions
     hold args.json and schema.json instead: their track converts them, common.track's legacy_config);
 DIR/model.weights.h5: the weights of the best dev epoch (float32 whatever the training precision);
 DIR/training.json: present while a run writes the directory (and after a run that did not finish);
@@ -37,7 +38,8 @@ RUN_FILES = (WEIGHTS, CONFIG, ARGS, MARKER, METRICS, "schema.json", "bert_config
              "dev_predictions.json", "dev_predictions.zip", "tensorboard", RESUME, "report")
 # arguments a resumed run must share with the run it continues (they shape the model or the data), besides
 # the track's own RESUME_KEYS
-RESUME_KEYS = ("maxlen", "stride", "word_level", "seed", "batch_size", "learning_rate", "schedule")
+RESUME_KEYS = ("maxlen", "stride", "word_level", "seed", "batch_size", "learning_rate", "schedule", "ema", "adversarial",
+               "adv_epsilon")
 
 
 class RunLock:
@@ -167,6 +169,13 @@ def prepare_model_dir(output_dir, bert_files, track, run, config=None, resume=Fa
     write_json(os.path.join(output_dir, "bert_config.json"), bert_files.read_config())  # Google format, whatever the source
     save_atomically(os.path.join(output_dir, "vocab.txt"), lambda p: shutil.copyfile(bert_files.vocab, p))
     write_json(os.path.join(output_dir, CONFIG), {"track": track.NAME, "config": config.to_dict(), "run": run})
+
+
+def update_config(model_dir, config, tuning):
+    """Write a config changed after training (thresholds chosen on dev, `tuning` says how) into config.json."""
+    path = os.path.join(model_dir, CONFIG)
+    doc = read_json(path, "config")
+    write_json(path, dict(doc, config=config.to_dict(), thresholds=tuning))
 
 
 def finish_model_dir(output_dir):

@@ -7,6 +7,7 @@ tracks (tools/: validate, report, ceiling, kfold) use nothing else:
   NAME, FILES       its name, and {role: [official file names]} (train, dev, test, maybe schema)
   DEFAULTS          the recipe's defaults (epochs, batch_size, maxlen, learning_rate, schedule)
   RESUME_KEYS       its options a --resume must keep (they shape the model or the data)
+  ENSEMBLE_KEYS     its Config fields the models of one ensemble must share (schema, head, ...)
   SUBMISSION        the submission's file name; DEV_PREDICTIONS: the dev predictions' file name
   Config            a TrackConfig dataclass: everything predict needs, saved as config.json
   add_arguments(parser), check_arguments(parser, args)      its train.py options
@@ -19,10 +20,14 @@ tracks (tools/: validate, report, ceiling, kfold) use nothing else:
   score(gold items, rows)           the official metric: a dict holding "f1" (and diagnostics)
   write_submission(path, rows), read_predictions(path) -> rows, check_submission(test, submission)
   decode_gold(config, tokenizer, items) -> predictions       the items' labels encoded and decoded back
+  threshold_grid(config) -> [settings], optional             the threshold settings --thresholds dev searches
+  read_units(path), write_units(path, units)                 what k-fold keeps together (sentences, paragraphs)
   analyse(gold items, rows, tokenizer, config)               error analysis (tools/report.py draws it)
   summary(rows) -> str                                       one line on what was predicted
 
-A Predictor has predict(inputs, progress) -> predictions, a batch_size, and warning() (str or None).
+A Predictor has predict(inputs, progress) -> predictions, a batch_size, and warning() (str or None); one whose
+track has a threshold grid also has `thresholds` (a setting) and predict(inputs, progress, settings) -> a list
+of predictions, one per setting, from one pass of its models.
 To add a track: a package with train.py and predict.py calling train_main and predict_main below,
 and a track.py with the parts above; list it in tools/tracks.py.
 """
@@ -31,6 +36,9 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+
+# the probabilities a pointer or span threshold is chosen from on dev (--thresholds dev)
+THRESHOLD_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 
 
 @dataclass
@@ -110,40 +118,114 @@ def train_main(track, description):
     def save_dev_predictions(_):
         track.write_submission(os.path.join(args.output_dir, track.DEV_PREDICTIONS), last["rows"])
 
-    best = session.fit(model, optimizer, batches, evaluate, save_dev_predictions, data.config)
+    def choose_thresholds(best):
+        """--thresholds dev: the thresholds that score best on dev with the best epoch's weights, saved."""
+        from common.model_dir import load_weights, update_config
+
+        load_weights(model, args.output_dir)
+        config, tuning = tune_thresholds(track, predictor, data.config, data.dev, progress)
+        if tuning:
+            update_config(args.output_dir, config, tuning)
+            last["rows"] = track.to_submission(data.dev, predictor.predict(inputs, progress))
+            save_dev_predictions(None)
+            print(f"thresholds chosen on dev: {tuning['setting']}: dev f1 {tuning['dev_f1']:.4f} (at "
+                  f"{tuning['fixed']}: {tuning['fixed_dev_f1']:.4f}); saved in the model directory")
+
+    tune = getattr(args, "thresholds", "fixed") == "dev"
+    best = session.fit(model, optimizer, batches, evaluate, save_dev_predictions, data.config,
+                       before_finish=choose_thresholds if tune else None)
     shown = " ".join(f"{k[4:]} {v:.4f}" for k, v in best.items() if k.startswith("dev_") and isinstance(v, float))
     print(f"best dev (official metric, epoch {best['epoch']}): {shown}")
     cli.warn_if_unlearned(best, "f1", predictor.warning())
 
 
-def load_predictor(track, model_dir, batch_size=32, precision="fp32", allow_unfinished=False):
-    """The Predictor of a trained model directory: its config, encoder shape, vocabulary and weights."""
+def choose_thresholds(grid, scores, current):
+    """The setting of `grid` with the best score (of `scores`, one per setting); of equal ones, the nearest to
+    `current` (then the first)."""
+    def distance(setting):
+        return sum(abs(setting[k] - current[k]) for k in setting)
+
+    return max(range(len(grid)), key=lambda n: (scores[n], -distance(grid[n]), -n))
+
+
+def tune_thresholds(track, predictor, config, items, progress=lambda x, **k: x):
+    """(config, tuning): the config with the threshold setting of track.threshold_grid that scores best on
+    `items` (the dev set), all settings decoded from one pass of the model; predictor.thresholds set to it.
+    tuning: {"setting", "dev_f1", "fixed", "fixed_dev_f1"}, or None for a track or head without thresholds."""
+    grid = track.threshold_grid(config) if hasattr(track, "threshold_grid") else []
+    if not grid:
+        return config, None
+    current = {k: getattr(config, k) for k in grid[0]}
+    grid = grid + ([current] if current not in grid else [])
+    predictions = predictor.predict(track.inputs(items), progress, settings=grid)
+    scores = [track.score(items, track.to_submission(items, p))["f1"] for p in predictions]
+    best = choose_thresholds(grid, scores, current)
+    predictor.thresholds = grid[best]
+    tuning = {"setting": grid[best], "dev_f1": scores[best], "fixed": current,
+              "fixed_dev_f1": scores[grid.index(current)]}
+    return dataclasses.replace(config, **grid[best]), tuning
+
+
+def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unfinished=False, weights=None):
+    """The Predictor of trained model directories: one model, or an ensemble of several whose outputs it
+    averages (`weights`, equal by default). Each model is built once from its directory's config, encoder
+    shape, vocabulary and weights; models that read text differently are refused, naming the two directories."""
     from common.bert import build_bert
+    from common.ensemble import ensemble
     from common.model_dir import load_model_dir, load_weights
     from common.precision import resolve_precision, set_precision
     from common.tokenization import load_tokenizer
 
-    files, config = load_model_dir(model_dir, track, allow_unfinished)
+    model_dirs = [model_dirs] if isinstance(model_dirs, str) else list(model_dirs)
     set_precision(resolve_precision(precision))
-    bert = build_bert(files, recompute=config.recompute, load_weights=False)
-    tokenizer = load_tokenizer(files.vocab, config.word_level, config.do_lower_case)
-    model, predictor = track.build(config, bert, tokenizer)
-    load_weights(model, model_dir)
+    predictors, first = [], None
+    for model_dir in model_dirs:
+        files, config = load_model_dir(model_dir, track, allow_unfinished)
+        if first is None:
+            first = (model_dir, files, config)
+        else:
+            check_ensemble(track, first, (model_dir, files, config))
+        bert = build_bert(files, recompute=config.recompute, load_weights=False)
+        tokenizer = load_tokenizer(files.vocab, config.word_level, config.do_lower_case)
+        model, predictor = track.build(config, bert, tokenizer)
+        load_weights(model, model_dir)
+        predictors.append(predictor)
+    predictor = predictors[0] if len(predictors) == 1 and weights is None else ensemble(predictors, weights)
     predictor.batch_size = batch_size
     return predictor
+
+
+def check_ensemble(track, first, other):
+    """ModelDirError unless two model directories read text the same way (vocabulary, casing, windows, and
+    the track's ENSEMBLE_KEYS): their outputs are averaged position by position."""
+    from common.options import ModelDirError
+
+    (dir_a, files_a, config_a), (dir_b, files_b, config_b) = first, other
+    with open(files_a.vocab, "rb") as a, open(files_b.vocab, "rb") as b:
+        differences = ["vocabulary"] if a.read() != b.read() else []
+    differences += [k for k in ("do_lower_case", "word_level", "maxlen", "stride") + tuple(track.ENSEMBLE_KEYS)
+                    if getattr(config_a, k) != getattr(config_b, k)]
+    if differences:
+        raise ModelDirError(f"{dir_a} and {dir_b} cannot make one ensemble: their {', '.join(differences)} "
+                            "differ (an ensemble averages its models' outputs position by position)")
 
 
 def predict_main(track, description):
     """predict.py of `track`: read the test file, predict, write the submission."""
     from common import cli
     from common.model_dir import load_model_dir
+    from common.options import ModelDirError
 
     args = cli.predict_parser(description).parse_args()
     getattr(track, "check_output", lambda a: None)(args)
     cli.check_output(args)
-    load_model_dir(args.model_dir, track, args.use_unfinished)  # fail before reading the test file
+    if args.weights and len(args.weights) != len(args.model_dir):
+        raise ModelDirError(f"--weights: {len(args.weights)} weights for {len(args.model_dir)} model directories")
+    for model_dir in args.model_dir:  # fail before reading the test file
+        load_model_dir(model_dir, track, args.use_unfinished)
     items = track.load(args.input, report=False, require_items=True)
-    predictor = load_predictor(track, args.model_dir, args.batch_size, args.precision, args.use_unfinished)
+    predictor = load_predictor(track, args.model_dir, args.batch_size, args.precision, args.use_unfinished,
+                               args.weights)
     from common.training import progress  # TensorFlow: only once the inputs are read
     started = time.time()
     rows = track.to_submission(items, predictor.predict(track.inputs(items), progress))

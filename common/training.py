@@ -195,27 +195,45 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, batches, epochs, evaluate, output_dir, key="f1", on_best=None,
-                 strategy=None, chief=True, save_every=10.0, jit=False):
+                 strategy=None, chief=True, save_every=10.0, jit=False, ema=0.0, adversarial=None, adv_epsilon=1.0):
         self.model, self.optimizer, self.batches, self.epochs = model, optimizer, batches, epochs
         self.evaluate, self.output_dir, self.key, self.on_best = evaluate, output_dir, key, on_best
         self.strategy = strategy or tf.distribute.get_strategy()
         self.chief, self.save_every = chief, save_every
         self.loss_scale = isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)
+        self.average = self.adversarial = None
+        if ema:
+            from common.averaging import WeightAverage
+            with self.strategy.scope():
+                self.average = WeightAverage(model.trainable_variables, ema)
+        if adversarial == "fgm":
+            from common.adversarial import AdversarialEmbeddings
+            self.adversarial = AdversarialEmbeddings(model, adv_epsilon)
         self.step_function = None  # traced at the first step, for any batch size and length
         self.replica_step = tf.function(self._replica_step, jit_compile=True) if jit else self._replica_step
         self.writer = tf.summary.create_file_writer(os.path.join(output_dir, "tensorboard")) if chief else None
 
     # ------------------------------------------------------------ one step
 
-    def _replica_step(self, inputs, flags):
+    def _gradients(self, inputs, variables):
+        """(loss, its unscaled gradients) of one forward and backward pass."""
         with tf.GradientTape() as tape:
             self.model(inputs, training=True)
             loss = tf.add_n([tf.cast(part, tf.float32) for part in self.model.losses])
             scaled = self.optimizer.get_scaled_loss(loss) if self.loss_scale else loss
-        variables = self.model.trainable_variables
         gradients = tape.gradient(scaled, variables)
-        if self.loss_scale:
-            gradients = self.optimizer.get_unscaled_gradients(gradients)
+        return loss, self.optimizer.get_unscaled_gradients(gradients) if self.loss_scale else gradients
+
+    def _replica_step(self, inputs, flags):
+        variables = self.model.trainable_variables
+        loss, gradients = self._gradients(inputs, variables)
+        if self.adversarial:  # FGM: a second pass with the token embeddings perturbed along their gradient
+            k = next(i for i, v in enumerate(variables) if v is self.adversarial.embeddings)
+            self.adversarial.delta = self.adversarial.perturbation(gradients[k])
+            _, second = self._gradients(inputs, variables)
+            self.adversarial.delta = None
+            gradients = [a if b is None else b if a is None else tf.convert_to_tensor(a) + tf.convert_to_tensor(b)
+                         for a, b in zip(gradients, second)]
         self.optimizer.apply_gradients(zip(gradients, variables))  # sums over replicas, then clips
         return global_sum(tf.stack([loss, *tf.unstack(flags)]))  # the global loss and flags, on every replica
 
@@ -224,6 +242,8 @@ class Trainer:
             return self.replica_step(own_rows(inputs, bounds), flags)
 
         values = self.strategy.experimental_local_results(self.strategy.run(replica_step, args=(inputs, flags)))
+        if self.average:
+            self.average.update()
         return values[0][0], values[0][1:]
 
     def step(self, batch, stop=False, save=False):
@@ -245,6 +265,8 @@ class Trainer:
     # ------------------------------------------------------------ resume points
 
     def _checkpoint(self):
+        if self.average:
+            return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, average=self.average.shadow)
         return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
 
     def save_resume_point(self, state):
@@ -339,6 +361,7 @@ class Trainer:
         return state
 
     def _end_epoch(self, epoch, state):
+        raw = self.average.swap_in() if self.average else None  # --ema: dev scores the averaged weights
         try:  # every worker scores dev; the chief saves. A worker that fails here tells the others why
             metrics = self.evaluate()
             score = float(metrics[self.key])
@@ -350,6 +373,8 @@ class Trainer:
             failure = None
         except Exception as e:
             failure = e
+        if raw is not None:
+            self.average.swap_out(raw)
         reason = first_error(exchange(self.strategy, {"error": failure and f"{type(failure).__name__}: {failure}"}))
         if failure:
             raise failure

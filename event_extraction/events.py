@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from common.ensemble import mean_weights, traced
+from common.ensemble import mean_weights, traced, weighted_mean
 from common.tokenization import special_ids, tokenize
 from common.windows import Window, split_windows
 
@@ -184,39 +184,40 @@ class Predictor:
     """Batched prediction over the windows of many sentences; events merged across windows.
 
     head: the head (event_extraction.heads); members: its Models, one per model of an ensemble whose
-    outputs the head averages (`weights`) before it decodes."""
+    outputs the head averages (`weights`) before it decodes. thresholds: {"threshold"}: the probability
+    above which a trigger (span head: an argument) is kept."""
 
     def __init__(self, tokenizer, head, members, classes, config, batch_size=32, weights=None):
         self.tokenizer, self.head, self.classes, self.config = tokenizer, head, classes, config
         self.special = special_ids(tokenizer)
         self.models, self.weights = members, mean_weights(len(members), weights)
         self.members = traced(members)
-        self.batch_size = batch_size
+        self.batch_size, self.thresholds = batch_size, {"threshold": config.threshold}
         self.cut = [0, 0]
 
-    def predict(self, texts, progress=lambda x, **k: x):
-        """Per text, its events [(event_type, trigger text or None, [(role, argument)])], in text order."""
+    def predict(self, texts, progress=lambda x, **k: x, settings=None):
+        """Per text, its events [(event_type, trigger text or None, [(role, argument)])], in text order; with
+        `settings` (a list of thresholds dicts), one such list per setting, all from one pass of the model."""
+        chosen = settings or [self.thresholds]
         self.cut = [0, 0]
         items = []
         for i, text in enumerate(texts):
             tokenized = tokenize(self.tokenizer, text)
             items += [(i, tokenized, w) for w in split_windows(len(tokenized.ids), self.config.maxlen - 2,
                                                                self.config.stride)]
-        found = [{} for _ in texts]
+        found = [[{} for _ in texts] for _ in chosen]
         for b in progress(range(0, len(items), self.batch_size), desc="predict"):
             chunk = items[b:b + self.batch_size]
             examples = [Example(w.wrap(t.ids, self.special), [], None, w) for _, t, w in chunk]
-            for (i, tokenized, w), events in zip(chunk, self.head.window_events(self, examples)):
-                merge_window_events(found[i], events, tokenized, w)
-        return [text_events(f, text, self.classes) for text, f in zip(texts, found)]
+            for n, windows in enumerate(self.head.window_events(self, examples, chosen)):
+                for (i, tokenized, w), events in zip(chunk, windows):
+                    merge_window_events(found[n][i], events, tokenized, w)
+        results = [[text_events(f, text, self.classes) for text, f in zip(texts, per_text)] for per_text in found]
+        return results if settings else results[0]
 
     def average(self, outputs):
         """The weighted mean of the members' outputs (arrays, or lists of arrays)."""
-        if len(outputs) == 1:
-            return outputs[0]
-        if isinstance(outputs[0], (list, tuple)):
-            return [self.average([o[k] for o in outputs]) for k in range(len(outputs[0]))]
-        return sum(w * o for w, o in zip(self.weights, outputs))
+        return weighted_mean(outputs, self.weights)
 
     def warning(self):
         if not any(self.cut):

@@ -3,6 +3,7 @@ import os
 from dataclasses import dataclass, field
 
 from common.data import read_json_lines
+from common.files import write_json_lines
 from common.track import Prepared, TrackConfig, common_config
 from event_extraction import duee
 from event_extraction.heads import HEADS
@@ -11,6 +12,7 @@ NAME = "event_extraction"
 FILES = duee.FILES
 DEFAULTS = {"epochs": 20, "batch_size": 32, "maxlen": 256, "learning_rate": 2e-5, "schedule": "warmup-constant"}
 RESUME_KEYS = ("head",)
+ENSEMBLE_KEYS = ("schema", "head")
 SUBMISSION = "submission.json"
 DEV_PREDICTIONS = "dev_predictions.json"
 read_predictions, check_submission = duee.read_predictions, duee.check_submission
@@ -58,7 +60,7 @@ def add_arguments(parser):
                            + ", ".join(f"{name} {h.lr_multiplier:g}" for name, h in HEADS.items()) + ")")
     head.add_argument("--threshold", type=float, default=DEFAULT.threshold,
                       help="trigger, pointer and span heads: the probability above which a trigger (span head: an "
-                           "argument) is kept")
+                           "argument) is kept (the start of the dev search, and the one used with --thresholds fixed)")
 
 
 def prepare(args, files, tokenizer, bert_files):
@@ -113,6 +115,23 @@ def legacy_config(args, model_dir):
                   threshold=args.get("threshold", 0.5), max_span_len=args.get("max_span_len", 32),
                   max_spans=args.get("max_spans", 256), max_triggers=args.get("max_triggers", 64),
                   max_trigger_arguments=args.get("max_trigger_arguments", 64))
+
+
+def threshold_grid(config):
+    """The settings --thresholds dev searches: the trigger heads' trigger threshold, the span head's argument
+    threshold (the tagging heads have none)."""
+    from common.track import THRESHOLD_GRID
+
+    return [{"threshold": t} for t in THRESHOLD_GRID] if HEADS[config.head].thresholded else []
+
+
+def read_units(path):
+    """What k-fold keeps together, as the file holds it: its sentences' lines."""
+    return [obj for _, obj in read_json_lines(path)]
+
+
+def write_units(path, units):
+    write_json_lines(path, units)
 
 
 def inputs(sentences):

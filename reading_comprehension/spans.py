@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.ensemble import mean_weights, traced
+from common.ensemble import mean_weights, traced, weighted_mean
 from common.tokenization import special_ids, tokenize
 from common.windows import split_windows
 
@@ -156,7 +156,9 @@ class Predictor:
         if len(self.members) == 1:
             return self.members[0](inputs)
         outputs = [m(inputs) for m in self.members]
-        return [np.log(sum(w * np.exp(o[k]) for w, o in zip(self.weights, outputs))) for k in (0, 1)]
+        probs = weighted_mean([[np.exp(np.asarray(o[k], "float64")) for k in (0, 1)] for o in outputs], self.weights)
+        with np.errstate(divide="ignore"):  # positions no answer may take have probability 0
+            return [np.log(p).astype(outputs[0][k].dtype) for k, p in enumerate(probs)]
 
     def predict(self, questions, progress=lambda x, **k: x):
         """{question id: answer text}, an answer ("" at worst) for every question."""

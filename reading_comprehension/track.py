@@ -8,6 +8,7 @@ NAME = "reading_comprehension"
 FILES = dureader.FILES
 DEFAULTS = {"epochs": 3, "batch_size": 16, "maxlen": 256, "learning_rate": 3e-5, "schedule": "warmup-constant"}
 RESUME_KEYS = ("max_question_len", "negative_share", "windows")
+ENSEMBLE_KEYS = ("max_question_len", "windows")
 SUBMISSION = "submission.json"
 DEV_PREDICTIONS = "dev_predictions.json"
 read_predictions, check_submission = dureader.read_predictions, dureader.check_submission
@@ -92,6 +93,19 @@ def legacy_config(args, model_dir):
                   do_lower_case=args.get("do_lower_case", True), recompute=args.get("recompute") or False,
                   max_question_len=args["max_question_len"], max_answer_len=args.get("max_answer_len") or 64,
                   head_lr_multiplier=args.get("head_lr_multiplier", 1.0), windows=args.get("windows") or "all")
+
+
+def read_units(path):
+    """What k-fold keeps together, as the file holds it: its paragraphs, each with its questions."""
+    from common.data import read_json_document
+
+    return [paragraph for article in read_json_document(path)["data"] for paragraph in article["paragraphs"]]
+
+
+def write_units(path, units):
+    from common.files import write_json
+
+    write_json(path, {"data": [{"title": "", "paragraphs": units}]}, indent=None)
 
 
 def inputs(questions):

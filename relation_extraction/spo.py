@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.ensemble import mean_weights, traced
+from common.ensemble import mean_weights, traced, weighted_mean
 from common.pointers import decode_classes, decode_spans, label_counts
 from common.tokenization import special_ids, tokenize
 from common.windows import split_windows
@@ -244,14 +244,16 @@ class Predictor:
 
     members: [(encoder, object head)] of one model, or of several whose probabilities are averaged
     (`weights`): the subjects come from the averaged subject probabilities, and every member then
-    scores the objects of those same subjects on its own states."""
+    scores the objects of those same subjects on its own states. thresholds: {"subject_threshold",
+    "object_threshold"}, the probabilities above which a pointer fires."""
 
-    def __init__(self, tokenizer, members, labels, maxlen, stride=None, batch_size=32, threshold=0.4,
+    def __init__(self, tokenizer, members, labels, maxlen, stride=None, batch_size=32, thresholds=None,
                  max_subjects=64, max_objects=64, weights=None):
         self.tokenizer, self.labels, self.special = tokenizer, labels, special_ids(tokenizer)
         self.models, self.weights = members, mean_weights(len(members), weights)
         self.members = traced(members)
-        self.maxlen, self.stride, self.batch_size, self.threshold = maxlen, stride, batch_size, threshold
+        self.maxlen, self.stride, self.batch_size = maxlen, stride, batch_size
+        self.thresholds = thresholds or {"subject_threshold": 0.4, "object_threshold": 0.4}
         self.max_subjects, self.max_objects = max_subjects, max_objects
         self.cut = {"subjects": 0, "objects": 0}
 
@@ -259,22 +261,24 @@ class Predictor:
         tokenized = tokenize(self.tokenizer, text)
         return tokenized, split_windows(len(tokenized.ids), self.maxlen - 2, self.stride)
 
-    def predict(self, texts, progress=lambda x, **k: x):
-        """SPO lists, one per text, deduplicated across windows."""
+    def predict(self, texts, progress=lambda x, **k: x, settings=None):
+        """SPO lists, one per text, deduplicated across windows; with `settings` (a list of thresholds dicts),
+        one such list per setting, all from one pass of the model."""
+        chosen = settings or [self.thresholds]
         self.cut = {"subjects": 0, "objects": 0}
         items = []  # (text index, tokenized, window)
         for i, text in enumerate(texts):
             tokenized, windows = self.windows(text)
             items += [(i, tokenized, w) for w in windows]
-        results = [[] for _ in texts]
-        seen = [set() for _ in texts]
+        results = [[[] for _ in texts] for _ in chosen]
+        seen = [[set() for _ in texts] for _ in chosen]
         for b in progress(range(0, len(items), self.batch_size), desc="predict"):
-            for i, spo in self._predict_windows(items[b:b + self.batch_size]):
+            for n, i, spo in self._predict_windows(items[b:b + self.batch_size], chosen):
                 key = repr(sorted(spo.items()))
-                if key not in seen[i]:
-                    seen[i].add(key)
-                    results[i].append(spo)
-        return results
+                if key not in seen[n][i]:
+                    seen[n][i].add(key)
+                    results[n][i].append(spo)
+        return results if settings else results[0]
 
     def warning(self):
         """A line to show when the caps cut predictions (None otherwise)."""
@@ -285,9 +289,10 @@ class Predictor:
                 "subject, from the training data); a model that fires this often looks undertrained")
 
     def _average(self, outputs):
-        return outputs[0] if len(outputs) == 1 else sum(w * o for w, o in zip(self.weights, outputs))
+        return weighted_mean(outputs, self.weights)
 
-    def _predict_windows(self, items):
+    def _predict_windows(self, items, settings):
+        """(setting index, text index, SPO) of a batch of windows, for every setting."""
         batch = [w.wrap(t.ids, self.special) for _, t, w in items]
         n = max(len(ids) for ids in batch)
         token_ids = np.zeros((len(batch), n), "int32")
@@ -295,22 +300,28 @@ class Predictor:
             token_ids[k, :len(ids)] = ids
         encoded = [encoder([token_ids, np.zeros_like(token_ids)]) for encoder, _ in self.members]
         subject_probs = self._average([probs for _, probs in encoded])
-        pairs = []  # (row, subject start, subject end)
-        for k, (_, _, w) in enumerate(items):  # subjects: one class of pointers
-            spans, cut = decode_classes(subject_probs[k][:, None], w.length, self.threshold, self.max_subjects)
-            self.cut["subjects"] += cut
-            pairs += [(k, s, e) for _, s, e in spans]
+        subjects = []  # per window, per setting: its subjects (one class of pointers)
+        for k, (_, _, w) in enumerate(items):
+            found = [decode_classes(subject_probs[k][:, None], w.length, s["subject_threshold"], self.max_subjects)
+                     for s in settings]
+            self.cut["subjects"] += found[0][1]
+            subjects.append([{(s, e) for _, s, e in spans} for spans, _ in found])
+        pairs = sorted({(k, s, e) for k, per_setting in enumerate(subjects) for spans in per_setting for s, e in spans})
+        object_probs = []
         for b in range(0, len(pairs), self.batch_size):
             chunk = pairs[b:b + self.batch_size]
             rows = np.array([k for k, _, _ in chunk])
-            subjects = np.array([[s, e] for _, s, e in chunk], "int32")
-            object_probs = self._average([head([hidden[rows], subjects])
-                                          for (_, head), (hidden, _) in zip(self.members, encoded)])
-            for (k, s, e), probs in zip(chunk, object_probs):
+            spans = np.array([[s, e] for _, s, e in chunk], "int32")
+            object_probs += list(self._average([head([hidden[rows], spans])
+                                                for (_, head), (hidden, _) in zip(self.members, encoded)]))
+        for n, setting in enumerate(settings):
+            for (k, s, e), probs in zip(pairs, object_probs):
+                if (s, e) not in subjects[k][n]:
+                    continue
                 i, tokenized, w = items[k]
-                objects, cut = decode_classes(probs, w.length, self.threshold, self.max_objects)
-                self.cut["objects"] += cut
-                yield from ((i, spo) for spo in window_spos(tokenized, w, (s, e), objects, self.labels))
+                objects, cut = decode_classes(probs, w.length, setting["object_threshold"], self.max_objects)
+                self.cut["objects"] += cut if n == 0 else 0
+                yield from ((n, i, spo) for spo in window_spos(tokenized, w, (s, e), objects, self.labels))
 
 
 def window_spos(tokenized, window, subject, objects, labels):

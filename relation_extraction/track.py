@@ -3,6 +3,7 @@ import os
 from dataclasses import dataclass, field
 
 from common.data import read_json_lines
+from common.files import write_json_lines
 from common.track import Prepared, TrackConfig, common_config
 from relation_extraction import duie
 
@@ -10,6 +11,7 @@ NAME = "relation_extraction"
 FILES = duie.FILES
 DEFAULTS = {"epochs": 20, "batch_size": 32, "maxlen": 256, "learning_rate": 3e-5, "schedule": "warmup-constant"}
 RESUME_KEYS = ("condition_on", "output_bias", "object_loss", "subjects")
+ENSEMBLE_KEYS = ("schema",)
 SUBMISSION = "submission.zip"
 DEV_PREDICTIONS = "dev_predictions.json"  # the JSON lines, with the zip the leaderboard takes beside it
 read_predictions, check_submission = duie.read_predictions, duie.check_submission
@@ -22,7 +24,8 @@ class Config(TrackConfig):
     output_bias: str = "prior"
     object_loss: str = "sum"
     head_lr_multiplier: float = 10.0
-    threshold: float = 0.4
+    subject_threshold: float = 0.4             # the probabilities above which a subject / object pointer fires
+    object_threshold: float = 0.4
     max_subjects: int = 64
     max_objects: int = 64
     priors: list = field(default_factory=lambda: [0.5, 0.5])  # subject and object label frequencies (init only)
@@ -53,7 +56,9 @@ def add_arguments(parser):
                       help="object cross-entropy summed or averaged over predicate/slot pairs")
     head.add_argument("--subjects", choices=["all", "sample"], default="all",
                       help="train objects for every subject of a window, or for one drawn per epoch (the 2020 way)")
-    head.add_argument("--threshold", type=float, default=DEFAULT.threshold, help="decoding threshold")
+    head.add_argument("--threshold", type=float, default=DEFAULT.subject_threshold,
+                      help="the subject and object pointers' decoding threshold (the start of the dev search, and "
+                           "the one used with --thresholds fixed)")
 
 
 def check_output(args):
@@ -80,7 +85,8 @@ def prepare(args, files, tokenizer, bert_files):
     n_pairs = len(labels.pairs)
     config = Config(**common_config(args, bert_files), schema=schema_lines, condition_on=args.condition_on,
                     output_bias=args.output_bias, object_loss=args.object_loss,
-                    head_lr_multiplier=args.head_lr_multiplier, threshold=args.threshold,
+                    head_lr_multiplier=args.head_lr_multiplier, subject_threshold=args.threshold,
+                    object_threshold=args.threshold,
                     max_subjects=max_subjects, max_objects=max_objects, priors=list(spo.priors(rows, n_pairs)))
     summary = (f"train: {len(train)} sentences, {len(examples)} windows, {len(rows)} (window, subject) rows; "
                f"dev: {len(dev)} sentences; {n_pairs} predicate/slot pairs")
@@ -99,7 +105,7 @@ def build(config, bert, tokenizer):
         bert, len(labels.pairs), config.condition_on, config.object_loss, tuple(config.priors), config.output_bias,
         config.head_lr_multiplier, config.seed)
     predictor = spo.Predictor(tokenizer, [(encoder, object_head)], labels, config.maxlen, config.stride,
-                              threshold=config.threshold, max_subjects=config.max_subjects,
+                              thresholds=thresholds(config), max_subjects=config.max_subjects,
                               max_objects=config.max_objects)
     return model, predictor
 
@@ -117,8 +123,29 @@ def legacy_config(args, model_dir):
                   schema=[obj for _, obj in read_json_lines(schema)],
                   condition_on=args.get("condition_on", "pre-norm"),
                   head_lr_multiplier=args.get("head_lr_multiplier", 1.0),
-                  threshold=args.get("threshold", DEFAULT.threshold), max_subjects=args.get("max_subjects", 64),
+                  subject_threshold=args.get("threshold", DEFAULT.subject_threshold),
+                  object_threshold=args.get("threshold", DEFAULT.object_threshold), max_subjects=args.get("max_subjects", 64),
                   max_objects=args.get("max_objects", 64))
+
+
+def thresholds(config):
+    return {"subject_threshold": config.subject_threshold, "object_threshold": config.object_threshold}
+
+
+def threshold_grid(config):
+    """The settings --thresholds dev searches: every pair of subject and object thresholds of the grid."""
+    from common.track import THRESHOLD_GRID
+
+    return [{"subject_threshold": s, "object_threshold": o} for s in THRESHOLD_GRID for o in THRESHOLD_GRID]
+
+
+def read_units(path):
+    """What k-fold keeps together, as the file holds it: its sentences' lines."""
+    return [obj for _, obj in read_json_lines(path)]
+
+
+def write_units(path, units):
+    write_json_lines(path, units)
 
 
 def inputs(sentences):

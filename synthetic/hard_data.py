@@ -21,6 +21,7 @@ reading comprehension: long contexts (answers often beyond the first window),
 import argparse
 import json
 import os
+import random
 import re
 
 from synthetic.sample_data import COUNTRIES, ENGLISH, RESOURCES, Pools, _write_lines, _write_text, write_tracks
@@ -366,7 +367,7 @@ EE_TEMPLATES = {
                    "{融资方}宣布获得{领投方}领投的{融资轮次}[融资]"],
     "财经/交易-上市": ["{时间}，{上市企业}在{地点}[上市]，募资{融资金额}", "{上市企业}正式登陆{地点}证券交易所[上市]"],
     "财经/交易-涨价": ["{时间}，{涨价方}宣布{涨价物}[涨价]{涨价幅度}", "{涨价方}的{涨价物}再度[涨价]"],
-    "财经/交易-涨停": ["{时间}，{涨停股票}强势[涨停]", "{涨停股票}午后封[涨停]"],
+    "财经/交易-涨停": ["{时间}，{涨停股票}强势[涨停]", "{涨停股票}午后[涨停]"],
     "产品行为-发布": ["{时间}，{发布方}[发布]了新款{发布产品}", "{发布方}正式[推出]{发布产品}"],
     "产品行为-获奖": ["{时间}，{获奖人}[获得]{颁奖机构}颁发的{奖项}", "{获奖人}[荣获]{奖项}"],
     "产品行为-上映": ["{时间}，{上映方}出品的{上映影视}正式[上映]", "{上映影视}将于{时间}[上映]"],
@@ -474,12 +475,101 @@ EE_SAME_TYPE = [
      [("竞赛行为-夺冠", 0, [("时间", "t"), ("冠军", "a"), ("夺冠赛事", "m")]),
       ("竞赛行为-夺冠", 0, [("时间", "t"), ("冠军", "b"), ("夺冠赛事", "n")])]),
 ]
+# the surface forms of each template's trigger, per event type: "a|b|c" is the group of the marked word a
+# (and of b, c where a template marks them), most frequent first. Real news names one event many ways (the
+# real DuEE train file: 3 trigger words for the median type, 12 and more for common ones, and a quarter of
+# the test events with a trigger never seen with their type in training); the last third of a group is
+# held out of the training file and written in dev and test only (HELD_OUT_RATE of their triggers)
+EE_TRIGGER_FORMS = {
+    "财经/交易-出售/收购": ["收购|并购|买下|竞得|购得", "出售|转让|卖出|出让|抛售"],
+    "财经/交易-跌停": ["跌停|大跌|暴跌|闪崩|重挫"],
+    "财经/交易-加息": ["加息|升息|上调利率|提高利率"],
+    "财经/交易-降价": ["降价|让利|调低价格|下调售价|打折"],
+    "财经/交易-降息": ["降息|降准|下调利率|调降利率"],
+    "财经/交易-融资": ["融资|募资|筹资|获投"],
+    "财经/交易-上市": ["上市|挂牌|敲钟|挂牌上市|登陆资本市场"],
+    "财经/交易-涨价": ["涨价|提价|调涨|上调价格|提高售价"],
+    "财经/交易-涨停": ["涨停|大涨|飙涨|暴涨"],
+    "产品行为-发布": ["发布|推出|上线|亮相|首发|公布|发售"],
+    "产品行为-获奖": ["获得|荣获|斩获|摘得|获颁"],
+    "产品行为-上映": ["上映|公映|首映|热映|登陆院线"],
+    "产品行为-下架": ["下架|撤下|下线|封禁"],
+    "产品行为-召回": ["召回|回收|紧急召回"],
+    "交往-道歉": ["道歉|致歉|认错|赔礼道歉"],
+    "交往-点赞": ["点赞|称赞|赞扬|夸赞|力挺"],
+    "交往-感谢": ["感谢|致谢|感恩|答谢"],
+    "交往-会见": ["会见|会晤|接见|会谈"],
+    "交往-探班": ["探班|探望|看望"],
+    "竞赛行为-夺冠": ["夺得|获得|摘得|斩获|拿下", "夺冠|称王|问鼎|登顶|封王"],
+    "竞赛行为-晋级": ["晋级|挺进|闯入|杀入"],
+    "竞赛行为-禁赛": ["禁赛|停赛|禁止参赛|追加禁赛"],
+    "竞赛行为-胜负": ["击败|战胜|打败|力克|击溃|横扫|完胜|险胜|逆转", "不敌|负于|输给|败给|惜败于"],
+    "竞赛行为-退赛": ["退出|退赛|弃权|缺席"],
+    "竞赛行为-退役": ["退役|挂靴|告别赛场|结束职业生涯"],
+    "人生-产子/女": ["诞下|产下|生下|喜得|顺产"],
+    "人生-出轨": ["出轨|劈腿|婚外情|偷腥"],
+    "人生-订婚": ["订婚|定亲|订下婚约"],
+    "人生-分手": ["分手|分开|恋情告终|告吹"],
+    "人生-怀孕": ["怀孕|有孕|怀上|有喜"],
+    "人生-婚礼": ["婚礼|婚宴|大婚|结婚典礼"],
+    "人生-结婚": ["结婚|完婚|成婚|领证|喜结连理"],
+    "人生-离婚": ["离婚|离异|婚变|协议离婚"],
+    "人生-庆生": ["庆祝|庆贺|过|庆生", "生日|寿辰|诞辰"],
+    "人生-求婚": ["求婚|表白|下跪求婚"],
+    "人生-失联": ["失联|失踪|下落不明|走失"],
+    "人生-死亡": ["去世|病逝|身亡|逝世|离世|辞世|遇难|过世"],
+    "司法行为-罚款": ["罚款|处罚|罚没|开出罚单"],
+    "司法行为-拘捕": ["拘捕|逮捕|抓获|刑拘|拘留|抓捕|批捕", "被捕|被抓|被拘|落网|被擒"],
+    "司法行为-举报": ["举报|检举|实名举报|揭发"],
+    "司法行为-开庭": ["开庭|公开审理|庭审|审理"],
+    "司法行为-立案": ["立案|备案|受理"],
+    "司法行为-起诉": ["起诉|状告|控告|起诉了", "告上法庭|诉至法院|告到法院|送上被告席"],
+    "司法行为-入狱": ["判处|判|宣判|获判", "入狱|服刑|获刑|坐牢"],
+    "司法行为-约谈": ["约谈|问询|约见|喊话"],
+    "灾害/意外-爆炸": ["爆炸|爆燃|闪爆|连环爆炸"],
+    "灾害/意外-车祸": ["车祸|交通事故|撞车|追尾|翻车"],
+    "灾害/意外-地震": ["地震|强震|余震|震动"],
+    "灾害/意外-洪灾": ["洪灾|洪涝|水灾|洪水", "洪水|洪峰|暴雨"],
+    "灾害/意外-起火": ["起火|着火|失火|火灾", "大火|火情|火警"],
+    "灾害/意外-坍/垮塌": ["坍塌|垮塌|倒塌|崩塌|塌陷|塌方"],
+    "灾害/意外-袭击": ["袭击|攻击|突袭|偷袭|炸弹袭击"],
+    "灾害/意外-坠机": ["坠毁|坠落|失事|坠海", "坠机|空难|飞机失事"],
+    "组织关系-裁员": ["裁员|裁撤|裁掉|缩减人员|优化"],
+    "组织关系-辞/离职": ["离职|离任|卸任|出走", "辞职|请辞|辞任|辞去职务"],
+    "组织关系-加盟": ["加盟|加入|签约|转会至"],
+    "组织关系-解雇": ["解雇|开除|辞退|炒鱿鱼"],
+    "组织关系-解散": ["解散|散伙|解体|宣告解散"],
+    "组织关系-解约": ["解约|终止合作|分道扬镳|解除合约"],
+    "组织关系-停职": ["停职|停职检查|暂停职务|免职"],
+    "组织关系-退出": ["退出|脱离|离开|宣布退出"],
+    "组织行为-罢工": ["罢工|停工|怠工|集体罢工"],
+    "组织行为-闭幕": ["闭幕|落幕|收官|谢幕"],
+    "组织行为-开幕": ["开幕|揭幕|开展|启幕"],
+    "组织行为-游行": ["游行|示威|集会|抗议"],
+}
+HELD_OUT_RATE = 0.3  # of the dev and test triggers: a form held out of the training file
+TYPE_ZIPF = 1.1  # event type k (in a seeded order) is drawn with weight 1 / (k + 1) ** TYPE_ZIPF: a long tail
 EE_DISTRACTORS = ["据{m}报道", "记者{p}从现场获悉", "{t2}更新", "{p}对此不予置评", "{c}发言人{p}表示关注"]
 
 
 class DueeSentenceMaker:
-    def __init__(self, pools, schema, same_type_rate=0.05):
-        self.pools, self.schema, self.same_type_rate = pools, schema, same_type_rate
+    """Sentences of events. held_out_rate: the share of triggers written in a form the training file never
+    holds (0 for the training file)."""
+
+    def __init__(self, pools, schema, same_type_rate=0.05, held_out_rate=0.0):
+        self.pools, self.schema, self.same_type_rate, self.held_out_rate = pools, schema, same_type_rate, held_out_rate
+        order = sorted(EE_TEMPLATES)
+        random.Random(len(order)).shuffle(order)  # which types are frequent: the same in every split
+        self.types, self.type_weights = order, [1 / (k + 1) ** TYPE_ZIPF for k in range(len(order))]
+
+    def trigger(self, event_type, word):
+        """A surface form of the trigger `word` of `event_type`: one of its group's training forms (the
+        frequent first), or, at held_out_rate, one held out of the training file."""
+        group = next(g.split("|") for g in EE_TRIGGER_FORMS[event_type] if word in g.split("|"))
+        seen, held_out = group[:len(group) - len(group) // 3], group[len(group) - len(group) // 3:]
+        r = self.pools.rng
+        forms = held_out if held_out and r.random() < self.held_out_rate else seen
+        return r.choices(forms, weights=[1 / (k + 1) for k in range(len(forms))])[0]
 
     def value(self, role):
         p, r = self.pools, self.pools.rng
@@ -511,7 +601,7 @@ class DueeSentenceMaker:
             a, b = self.pools.person(), self.pools.person()
             template = template.replace("{" + pair_roles[0] + "}", f"{a}和{b}")
             arguments = [(pair_roles[0], a), (pair_roles[0], b)]
-        text, triggers = render(template, values)
+        text, triggers = render(template, values, lambda k, word: self.trigger(event_type, word))
         arguments += [(k, v) for k, v in values.items() if "{" + k + "}" in template]
         return text, [(event_type, triggers[0], arguments)]
 
@@ -530,7 +620,8 @@ class DueeSentenceMaker:
         for name, make in defaults.items():  # the parts of joined values that no role names alone
             if "{" + name + "}" in template and name not in names:
                 names[name] = make()
-        text, triggers = render(template, names)
+        type_of = {k: event_type for event_type, k, _ in events}
+        text, triggers = render(template, names, lambda k, word: self.trigger(type_of[k], word))
         built = [(event_type, triggers[k], [(role, "".join(names[n] for n in name.split("+"))) for role, name in roles])
                  for event_type, k, roles in events]
         return text, built
@@ -546,8 +637,10 @@ class DueeSentenceMaker:
                 clause = self.together(EE_SAME_TYPE)
             elif draw < self.same_type_rate + 0.08:
                 clause = self.together(EE_SHARED)
-            else:
-                clause = self.single(r.choice(list(EE_TEMPLATES)))
+            else:  # a type the sentence does not hold yet: events of one type come from EE_SAME_TYPE, at its rate
+                used = {t for _, events in clauses for t, _, _ in events}
+                types = [(t, w) for t, w in zip(self.types, self.type_weights) if t not in used]
+                clause = self.single(r.choices([t for t, _ in types], weights=[w for _, w in types])[0])
             clauses.append(clause)
             n_events += len(clause[1])
         for _ in range(r.choice([0, 1, 1])):
@@ -561,11 +654,13 @@ class DueeSentenceMaker:
         return text + "。", events
 
 
-def render(template, values):
-    """(text, [(trigger, start)]): `template` formatted with `values`, its [marked] words unmarked."""
+def render(template, values, trigger=lambda k, word: word):
+    """(text, [(trigger, start)]): `template` formatted with `values`, its k-th [marked] word written as
+    trigger(k, word)."""
     text, triggers = "", []
     for k, piece in enumerate(re.split(r"\[([^\]]+)\]", template)):
         if k % 2:
+            piece = trigger(k // 2, piece)
             triggers.append((piece, len(text)))
             text += piece
         else:
@@ -598,8 +693,9 @@ def write_duee(out, rng, sizes):
         row = json.loads(line)
         schema[row["event_type"]] = [role["role"] for role in row["role_list"]]
     _write_text(os.path.join(out, "event_schema.json"), schema_lines)
-    maker = DueeSentenceMaker(HardPools(rng), schema)
+    pools = HardPools(rng)
     for name, n in zip(("train.json", "dev.json", "test1.json"), sizes):
+        maker = DueeSentenceMaker(pools, schema, held_out_rate=0 if name == "train.json" else HELD_OUT_RATE)
         rows = []
         for i in range(n):
             text, events = maker.sentence()

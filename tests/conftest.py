@@ -1,6 +1,8 @@
 """Shared fixtures: the sample data and a tiny BERT, made once per test session."""
+import fcntl
 import glob
 import os
+import shutil
 import subprocess
 import sys
 
@@ -13,27 +15,66 @@ from synthetic.tiny_bert import texts_of_files, write_tiny_bert
 
 
 @pytest.fixture(scope="session")
-def sample_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample")
-    write_sample_data(str(out))
-    return out
+def shared_root(tmp_path_factory, worker_id):
+    """A directory every process of this test session sees (the xdist workers' common parent)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if worker_id != "master" else base) / "shared"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+def shared(root, name, make):
+    """root/name, made by make(path) once per test session by whichever process comes first (the others wait
+    on a file lock), then reused by every test file in every process."""
+    path, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            if path.exists():
+                shutil.rmtree(path)
+            make(path)
+            done.touch()
+    return path
 
 
 @pytest.fixture(scope="session")
-def hard_dir(tmp_path_factory):
+def sample_dir(shared_root):
+    return shared(shared_root, "sample", lambda p: write_sample_data(str(p)))
+
+
+@pytest.fixture(scope="session")
+def small_sample(shared_root):
+    """Smaller sample data sets (96 training items per track): for tests that train but need no floor."""
+    return shared(shared_root, "small_sample", lambda p: write_sample_data(str(p), sizes=(96, 32, 32)))
+
+
+@pytest.fixture(scope="session")
+def hard_dir(shared_root):
     """The hard LIC-format data (synthetic.hard_data), at the learning benchmark's sizes."""
-    out = tmp_path_factory.mktemp("hard")
-    write_hard_data(str(out))
-    return out
+    return shared(shared_root, "hard", lambda p: write_hard_data(str(p)))
 
 
 @pytest.fixture(scope="session")
-def tiny_bert_dir(sample_dir, hard_dir, tmp_path_factory):
+def tiny_bert_dir(sample_dir, hard_dir, shared_root):
     """A tiny random BERT whose vocabulary covers the sample and the hard data."""
-    out = tmp_path_factory.mktemp("tiny_bert")
     files = sorted(glob.glob(os.path.join(sample_dir, "*", "*.json")) + glob.glob(os.path.join(hard_dir, "*", "*.json")))
-    write_tiny_bert(str(out), texts_of_files(files))
-    return out
+    return shared(shared_root, "tiny_bert", lambda p: write_tiny_bert(str(p), texts_of_files(files)))
+
+
+# the models the test files share, trained once per session: (track, epochs, train.py options)
+MODELS = {"relation_extraction": ("relation_extraction", 10),
+          "event_extraction": ("event_extraction", 2, "--precision", "bf16"),
+          "reading_comprehension": ("reading_comprehension", 2)}
+
+
+@pytest.fixture(scope="session")
+def trained(shared_root, sample_dir, tiny_bert_dir):
+    """trained(name) -> the model directory of MODELS[name] on the sample data (trained once per session)."""
+    def model(name):
+        track, epochs, *extra = MODELS[name]
+        return shared(shared_root, f"model-{name}",
+                      lambda p: train_on_sample(track, sample_dir, tiny_bert_dir, p, epochs, *extra))
+    return model
 
 
 @pytest.fixture(scope="session")

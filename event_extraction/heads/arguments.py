@@ -157,12 +157,19 @@ def trigger_events(emissions, length, transitions, classes, types, cap=None):
 
 
 def window_events(predictor, examples, states, triggers):
-    """Per window [(type, trigger, arguments)]: every (window, trigger) pair's arguments, in batches.
+    """Per setting, per window [(type, trigger, arguments)]: the arguments of every (window, trigger) pair that
+    some setting holds, decoded once, in batches.
 
-    states: per member, the windows' encoder states; triggers: per window {(first, last): [types]}. The
-    members' emissions and transitions are averaged (one CRF of averaged scores)."""
-    pairs = [(k, span, types) for k, by_span in enumerate(triggers) for span, types in by_span.items()]
-    found = [[] for _ in examples]
+    states: per member, the windows' encoder states; triggers: per setting, per window {(first, last): [types]}.
+    The members' emissions and transitions are averaged (one CRF of averaged scores)."""
+    union = [{} for _ in examples]  # per window {(first, last): [types]} of every setting, in their order
+    for per_window in triggers:
+        for k, by_span in enumerate(per_window):
+            for span, types in by_span.items():
+                union[k].setdefault(span, [])
+                union[k][span] += [t for t in types if t not in union[k][span]]
+    pairs = [(k, span, types) for k, by_span in enumerate(union) for span, types in by_span.items()]
+    decoded = [{} for _ in examples]  # per window {(type, span): arguments}
     members = predictor.members
     transitions = predictor.average([m.transitions() for m in members])
     for b in range(0, len(pairs), predictor.batch_size):
@@ -173,11 +180,12 @@ def window_events(predictor, examples, states, triggers):
             events, cut = trigger_events(e, examples[k].window.length, transitions, predictor.classes, types,
                                          predictor.config.max_trigger_arguments)
             predictor.cut[1] += cut
-            found[k] += [(t, span, arguments) for t, arguments in events]
-    return found
+            decoded[k].update({(t, span): arguments for t, arguments in events})
+    return [[[(t, span, decoded[k][t, span]) for span, types in by_span.items() for t in types]
+             for k, by_span in enumerate(per_window)] for per_window in triggers]
 
 
-def gold_events(example, classes, triggers, config):
+def gold_events(example, classes, triggers):
     """A window's events decoded from its own labels: the argument tags as one-hot emissions of every
     (window, trigger) row, under no transitions. triggers: {(first, last): [types]} decoded from the labels."""
     labelled = [(example, span) for _, span in rows([example]) if span is not None]

@@ -13,6 +13,7 @@ from event_extraction.heads import arguments
 
 class PointerHead:
     name = "pointer"
+    thresholded = True  # its decisions have a --threshold
     lr_multiplier = 10.0
     help = "sigmoid trigger pointers per event type, then the trigger head's arguments (the earlier default)"
     rows, length = staticmethod(arguments.rows), staticmethod(arguments.length)
@@ -75,21 +76,23 @@ class PointerHead:
         train.add_loss(total)
         return Models(train, encoder, argument_emissions, lambda: np.asarray(transitions.trans, "float32"))
 
-    def window_events(self, predictor, examples):
+    def window_events(self, predictor, examples, settings):
         token_ids = token_arrays(examples)
         outputs = [m.predict([token_ids, np.zeros_like(token_ids)]) for m in predictor.members]
         probs = predictor.average([p for _, p in outputs])
         triggers = []
-        for k, example in enumerate(examples):
-            by_span, cut = window_triggers(probs[k], example.window.length, predictor.config.threshold,
-                                           predictor.config.max_triggers)
-            predictor.cut[0] += cut
-            triggers.append(by_span)
+        for n, setting in enumerate(settings):
+            triggers.append([])
+            for k, example in enumerate(examples):
+                by_span, cut = window_triggers(probs[k], example.window.length, setting["threshold"],
+                                               predictor.config.max_triggers)
+                predictor.cut[0] += cut if n == 0 else 0
+                triggers[n].append(by_span)
         return arguments.window_events(predictor, examples, [s for s, _ in outputs], triggers)
 
     def gold_events(self, example, classes, config):
         labels = self.collate([(example, None)], classes)["trigger_labels"][0]
-        return arguments.gold_events(example, classes, window_triggers(labels, example.window.length)[0], config)
+        return arguments.gold_events(example, classes, window_triggers(labels, example.window.length)[0])
 
     def caps(self, config, cut):
         return (f"{config.max_triggers} triggers per window, {config.max_trigger_arguments} arguments per trigger",

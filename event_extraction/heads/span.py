@@ -181,6 +181,7 @@ def decode_span_probabilities(members, weights, start_ok, end_ok, max_span_len, 
 
 class SpanHead:
     name = "span"
+    thresholded = True  # its decisions have a --threshold
     lr_multiplier = 100.0
     help = "every class scores every span (argument-only: one event per event type)"
 
@@ -225,14 +226,16 @@ class SpanHead:
         train_model.add_loss(loss)
         return Models(train_model, predict_model)
 
-    def window_events(self, predictor, examples):
+    def window_events(self, predictor, examples, settings):
         token_ids = token_arrays(examples)
         factors = [m.predict([token_ids, np.zeros_like(token_ids)]) for m in predictor.members]
         found = []
-        for spans, cut in decode_windows(predictor, examples, factors, predictor.config.max_span_len,
-                                         predictor.config.max_spans, predictor.config.threshold):
-            predictor.cut[0] += cut
-            found.append([(None, None, spans)])
+        for n, setting in enumerate(settings):
+            found.append([])
+            for spans, cut in decode_windows(predictor, examples, factors, predictor.config.max_span_len,
+                                             predictor.config.max_spans, setting["threshold"]):
+                predictor.cut[0] += cut if n == 0 else 0
+                found[n].append([(None, None, spans)])
         return found
 
     def gold_events(self, example, classes, config):

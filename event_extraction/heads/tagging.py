@@ -30,6 +30,7 @@ def memm_token_losses(trans, emissions, tags, mask):
 
 class TaggingHead:
     lr_multiplier = 100.0
+    thresholded = False
 
     def __init__(self, name, help):
         self.name, self.help = name, help
@@ -82,8 +83,9 @@ class TaggingHead:
         predict_model = keras.Model(bert.model.inputs, scores)
         return Models(train_model, predict_model, transitions=lambda: np.asarray(layer.trans, "float32"))
 
-    def window_events(self, predictor, examples):
-        """Viterbi over the (ensemble: averaged) emissions and transitions, I only after B or I of its class."""
+    def window_events(self, predictor, examples, settings):
+        """Viterbi over the (ensemble: averaged) emissions and transitions, I only after B or I of its class;
+        the same for every setting (no threshold)."""
         token_ids = token_arrays(examples)
         # the CRF layer masks padding with -inf
         emissions = predictor.average([np.nan_to_num(m.predict([token_ids, np.zeros_like(token_ids)]), neginf=0.0)
@@ -91,8 +93,9 @@ class TaggingHead:
         transitions = predictor.average([m.transitions() for m in predictor.members])
         lengths = (token_ids > 0).sum(1)
         paths, _ = viterbi(emissions, lengths, transitions, predictor.classes.allowed_transitions())
-        return [[(None, None, [(c, f + 1, l + 1) for c, f, l in tag_spans(path[1:length - 1])])]
-                for path, length in zip(paths, lengths)]
+        found = [[(None, None, [(c, f + 1, l + 1) for c, f, l in tag_spans(path[1:length - 1])])]
+                 for path, length in zip(paths, lengths)]
+        return [found] * len(settings)
 
     def gold_events(self, example, classes, config):
         return [(None, None, [(c, f + 1, l + 1) for c, f, l in tag_spans(example.tags[1:-1])])]

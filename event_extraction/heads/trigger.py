@@ -23,6 +23,7 @@ def trigger_length_limit(examples, margin=1.5, extra=4):
 
 class TriggerHead:
     name = "trigger"
+    thresholded = True  # its decisions have a --threshold
     lr_multiplier = 10.0
     help = ("trigger spans per event type scored GlobalPointer-style (multi-label cross-entropy), then, conditioned "
             "on each trigger, O/B/I tags per (event type, role) class under a CRF each (one event per trigger; "
@@ -94,20 +95,22 @@ class TriggerHead:
         train.add_loss(total)
         return Models(train, encoder, argument_emissions, lambda: np.asarray(transitions.trans, "float32"))
 
-    def window_events(self, predictor, examples):
+    def window_events(self, predictor, examples, settings):
         token_ids = token_arrays(examples)
         outputs = [m.predict([token_ids, np.zeros_like(token_ids)]) for m in predictor.members]
         config = predictor.config
         triggers = []
-        for spans, cut in span.decode_windows(predictor, examples, [o[1:] for o in outputs], config.max_trigger_len,
-                                              config.max_triggers, config.threshold):
-            predictor.cut[0] += cut
-            triggers.append(by_span(spans))
+        for n, setting in enumerate(settings):
+            triggers.append([])
+            for spans, cut in span.decode_windows(predictor, examples, [o[1:] for o in outputs],
+                                                  config.max_trigger_len, config.max_triggers, setting["threshold"]):
+                predictor.cut[0] += cut if n == 0 else 0
+                triggers[n].append(by_span(spans))
         return arguments.window_events(predictor, examples, [o[0] for o in outputs], triggers)
 
     def gold_events(self, example, classes, config):
         scored = [(t, f, l) for t, f, l in example.events if l - f < config.max_trigger_len]
-        return arguments.gold_events(example, classes, by_span(scored), config)
+        return arguments.gold_events(example, classes, by_span(scored))
 
     def caps(self, config, cut):
         return (f"{config.max_triggers} triggers per window, {config.max_trigger_arguments} arguments per trigger",

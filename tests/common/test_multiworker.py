@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import run
 
+pytestmark = pytest.mark.trains  # trains models: not in make test-fast
+
 
 def free_port():
     with socket.socket() as s:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from common.precision import cpu_flags, resolve_precision, set_precision
-from tests.conftest import build_track, run, train_on_sample
+from tests.conftest import build_track, run
 
 
 def test_auto_picks_bf16_only_where_it_is_native(tmp_path):
@@ -24,6 +24,7 @@ def build(track, tiny_bert_dir, tokenizer, sample_dir):
     return model, batch
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 @pytest.mark.parametrize("track", ["relation_extraction", "event_extraction", "reading_comprehension"])
 def test_each_track_trains_in_half_precision_with_finite_losses(tiny_bert_dir, tokenizer, sample_dir, track,
@@ -67,11 +68,11 @@ def test_block_recompute_under_bf16(tiny_bert_dir):
 
 
 @pytest.fixture(scope="module")
-def bf16_model(sample_dir, tiny_bert_dir, tmp_path_factory):
-    return train_on_sample("event_extraction", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("ee_bf16"), 4,
-                           "--precision", "bf16")
+def bf16_model(trained):
+    return trained("event_extraction")  # trained with --precision bf16
 
 
+@pytest.mark.trains
 def test_a_bf16_run_reaches_the_fp32_floor_and_stores_float32_weights(bf16_model):
     import h5py
 
@@ -84,6 +85,7 @@ def test_a_bf16_run_reaches_the_fp32_floor_and_stores_float32_weights(bf16_model
     assert "float32" in dtypes and not dtypes & {"bfloat16", "float16"}
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_a_model_trained_in_one_precision_predicts_in_another(bf16_model, sample_dir, tmp_path, precision):
     from tools.validate import validate

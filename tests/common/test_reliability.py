@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import run, write_lines
 
+pytestmark = pytest.mark.trains  # trains models: not in make test-fast
+
 TRACK = "relation_extraction"
 
 

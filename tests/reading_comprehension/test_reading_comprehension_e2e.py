@@ -4,7 +4,9 @@ import json
 import pytest
 
 from tools.validate import validate
-from tests.conftest import run, train_on_sample
+from tests.conftest import run
+
+pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
 
 def dureader(path, paragraphs):
@@ -19,8 +21,8 @@ def dureader(path, paragraphs):
 
 
 @pytest.fixture(scope="module")
-def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
-    return train_on_sample("reading_comprehension", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("rc_model"), 2)
+def model_dir(trained):
+    return trained("reading_comprehension")
 
 
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):

@@ -2,7 +2,11 @@
 112 sigmoid outputs start at 0.5 would show here as dev F1 0)."""
 import json
 
+import pytest
+
 from tests.conftest import run
+
+pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
 
 def train(hard_dir, tiny_bert_dir, out, *extra):

@@ -5,12 +5,14 @@ import zipfile
 import pytest
 
 from tools.validate import validate
-from tests.conftest import run, train_on_sample, write_lines
+from tests.conftest import run, write_lines
+
+pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
 
 @pytest.fixture(scope="module")
-def model_dir(sample_dir, tiny_bert_dir, tmp_path_factory):
-    return train_on_sample("relation_extraction", sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("re_model"), 10)
+def model_dir(trained):
+    return trained("relation_extraction")
 
 
 def test_dev_f1_and_valid_submission(model_dir, sample_dir, tmp_path):
@@ -70,3 +72,13 @@ def test_report_of_the_model_directory(model_dir):
     from tests.tools.test_report import check_model_dir_report
 
     check_model_dir_report(model_dir, "relation_extraction")
+
+
+def test_thresholds_chosen_on_dev_are_saved_and_used(model_dir):
+    doc = json.load(open(model_dir / "config.json"))
+    tuning, config = doc["thresholds"], doc["config"]
+    assert {k: config[k] for k in tuning["setting"]} == tuning["setting"]  # what predict.py reads
+    assert tuning["dev_f1"] >= tuning["fixed_dev_f1"]
+    # the one-pass decoding of every setting gives the fixed setting's dev score the epoch's own scoring gave
+    best = max(json.loads(line)["dev_f1"] for line in open(model_dir / "metrics.jsonl"))
+    assert tuning["fixed_dev_f1"] == best

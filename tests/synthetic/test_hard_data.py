@@ -41,3 +41,21 @@ def test_a_seed_writes_the_same_bytes_in_every_process(tmp_path):
         assert len(files) >= 9
         for name in files:
             assert (tmp_path / maker / "1" / name).read_bytes() == (tmp_path / maker / "2" / name).read_bytes(), name
+
+
+def test_hard_event_triggers_vary_and_some_test_triggers_are_unseen(hard_dir):
+    """As in real news: many forms per event type, a share of test triggers never seen with their type in
+    training, a long tail of rare types (the real DuEE lines: median 3 forms per type, 24% unseen)."""
+    def load(name):
+        return [e for line in open(hard_dir / "event_extraction" / name, encoding="utf-8")
+                for e in json.loads(line)["event_list"]]
+
+    train, test = load("train.json"), load("test1.json")
+    forms = collections.defaultdict(set)
+    for e in train:
+        forms[e["event_type"]].add(e["trigger"])
+    unseen = sum(e["trigger"] not in forms[e["event_type"]] for e in test) / len(test)
+    assert 0.2 <= unseen <= 0.4, unseen
+    assert sorted(map(len, forms.values()))[len(forms) // 2] >= 2
+    counts = sorted(collections.Counter(e["event_type"] for e in train).values())
+    assert counts[-1] >= 5 * counts[len(counts) // 2], counts

@@ -1,0 +1,269 @@
+"""What competitors climb with: ensembles of seeds, k-fold, thresholds chosen on dev; and what an ensemble costs.
+
+    python -m benchmarks ensembles [--parts seeds kfold thresholds speed] [--sets yardstick real] [--real-dir DIR]
+                                   [--tracks ...] [--regime pretrained] [--seeds 42 43 44] [--folds 5]
+
+seeds       per set and track: the default recipe trained with each seed (the learning benchmark's runs, reused
+            when recorded), each member's test F1 and that of their ensemble (predict.py --model-dir A B C);
+kfold       on the yardstick: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
+            single model trained on the train file alone (the seeds part's first seed);
+thresholds  the same single models: test F1 with the thresholds chosen on dev (what predict.py uses) against
+            the fixed ones they trained with;
+speed       prediction time and memory of an ensemble of N models against one (tiny and BERT-base-shaped,
+            random weights, the sample data), each measurement in a fresh process: the time ratio
+            t(N) / (N x t(1)), the weights held after building, the activations' peak during prediction.
+Results: outputs/bench/ensembles.json and ensembles.md.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from benchmarks.helpers import OUT, ROOT, base_bert_files
+from benchmarks.learning import REGIMES, SETTINGS, YARDSTICK, lic_layout, run_one, test_files
+from tools.tracks import NAMES as TRACKS, track
+
+PARTS = ("seeds", "kfold", "thresholds", "speed")
+
+
+def fmt(name, value):
+    return "" if value is None else f"{value:.1f}" if name == "reading_comprehension" else f"{value:.3f}"
+
+
+def predict_test(name, model_dirs, data_dir, out, thresholds=None):
+    """Test F1 of one model or an ensemble (in this process); thresholds: a setting that replaces the models'."""
+    from common.track import load_predictor
+    from tools.validate import score
+
+    t = track(name)
+    test, gold = test_files(data_dir)
+    items = t.load(test, report=False, require_items=True)
+    predictor = load_predictor(t, model_dirs, 32, "auto")
+    if thresholds:
+        predictor.thresholds = thresholds
+    t.write_submission(out, t.to_submission(items, predictor.predict(t.inputs(items))))
+    return score(name, gold, out)["f1"]
+
+
+def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeout):
+    """The default recipe's run of each seed (the learning benchmark's directory: reused when recorded)."""
+    runs = []
+    for seed in seeds:
+        out_dir = os.path.join(work, "learning", "runs", set_name, regime, name, f"default-s{seed}")
+        settings = dict(SETTINGS[name], learning_rate=REGIMES[regime]["learning_rate"])
+        runs.append(run_one(name, data[name], berts[regime], out_dir, settings, [], seed, epochs, timeout))
+        runs[-1]["dir"] = out_dir
+    return runs
+
+
+def seeds_part(name, set_name, runs, data_dir, work):
+    members = [r["test"]["f1"] for r in runs]
+    out = os.path.join(work, "ensembles", set_name, name)
+    os.makedirs(out, exist_ok=True)
+    ensemble = predict_test(name, [r["dir"] for r in runs], data_dir, os.path.join(out, "ensemble_" + track(name).SUBMISSION))
+    return {"members": members, "mean": float(np.mean(members)), "best": max(members), "ensemble": ensemble,
+            "gain_over_mean": ensemble - float(np.mean(members)), "spread": max(members) - min(members)}
+
+
+def thresholds_part(name, run, data_dir, work):
+    from common.files import read_json
+
+    tuning = read_json(os.path.join(run["dir"], "config.json"), "config").get("thresholds")
+    if not tuning:
+        return None
+    out = os.path.join(work, "ensembles", "thresholds", os.path.basename(os.path.dirname(run["dir"])))
+    os.makedirs(out, exist_ok=True)
+    fixed = predict_test(name, [run["dir"]], data_dir, os.path.join(out, "fixed_" + track(name).SUBMISSION),
+                         tuning["fixed"])
+    return {"tuned": run["test"]["f1"], "fixed": fixed, "setting": tuning["setting"], "fixed_setting": tuning["fixed"],
+            "dev_tuned": tuning["dev_f1"], "dev_fixed": tuning["fixed_dev_f1"]}
+
+
+def kfold_part(name, data_dir, bert_dir, regime, folds, epochs, work, single_f1):
+    out = os.path.join(work, "ensembles", "kfold", name)
+    settings = dict(SETTINGS[name], learning_rate=REGIMES[regime]["learning_rate"], epochs=epochs, seed=42)
+    command = [sys.executable, "-m", "tools.kfold", name, "--folds", str(folds), "--data-dir", data_dir, "--bert-dir",
+               bert_dir, "--out", out] + [x for k, v in settings.items() for x in (f"--{k.replace('_', '-')}", str(v))]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    with open(os.path.join(out, "kfold.json"), encoding="utf-8") as f:
+        summary = json.load(f)
+    test, gold = test_files(data_dir)
+    from tools.validate import score
+    ensemble = score(name, gold, summary["submission"])["f1"]
+    return {"out_of_fold": summary["out_of_fold_f1"], "ensemble_test": ensemble, "single_test": single_f1}
+
+
+# ---------------------------------------------------------------- speed and memory
+
+def measure(name, bert_dir, vocab_dir, data_dir, n, maxlen, examples):
+    """In this (fresh) process: build n models of `name` (random weights; `bert_dir` holds the config, `vocab_dir`
+    the vocabulary), then predict `examples` items with their ensemble: seconds per pass (after a first,
+    traced one), resident memory the models' weights took, and the most prediction added to it."""
+    import threading
+
+    from common.bert import BertFiles, build_bert
+    from common.data import find_data_files
+    from common.ensemble import ensemble
+    from common.tokenization import load_tokenizer
+    from common.track import track_args
+
+    t = track(name)
+    bert_files = BertFiles(os.path.join(bert_dir, "bert_config.json"), None, os.path.join(vocab_dir, "vocab.txt"))
+    tokenizer = load_tokenizer(bert_files.vocab)
+    data = t.prepare(track_args(t, maxlen=maxlen), find_data_files(t.FILES, data_dir), tokenizer, bert_files)
+    inputs = t.inputs(data.dev)[:examples]
+    before = rss()
+    predictors = [t.build(data.config, build_bert(bert_files, load_weights=False), tokenizer)[1] for _ in range(n)]
+    predictor = predictors[0] if n == 1 else ensemble(predictors)
+    predictor.predict(inputs[:8])  # trace
+    built, highest, done = rss(), [0], threading.Event()
+
+    def sample():  # the resident memory while predicting, every 5 ms
+        while not done.wait(0.005):
+            highest[0] = max(highest[0], rss())
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    predictor.predict(inputs)
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    return {"seconds": seconds, "weights_mib": (built - before) / 2 ** 20,
+            "activations_mib": max(0, highest[0] - built) / 2 ** 20}
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def speed_part(n, models, log=print):
+    from pipeline import embedded_default
+
+    sample, tiny = embedded_default(os.path.join(ROOT, "outputs"))
+    results = {}
+    for model, (bert_dir, maxlen, count) in models.items():
+        for name in TRACKS:
+            row = {}
+            for members in (1, n):
+                command = [sys.executable, "-m", "benchmarks.ensembles", "--child", name, bert_dir, tiny,
+                           os.path.join(sample, name), str(members), str(maxlen), str(count)]
+                result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+                if result.returncode != 0:
+                    raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+                row[members] = json.loads(result.stdout.strip().splitlines()[-1])
+            one, many = row[1], row[n]
+            results.setdefault(model, {})[name] = {
+                "one": one, "ensemble": many, "time_ratio": many["seconds"] / (n * one["seconds"]),
+                "weights_ratio": many["weights_mib"] / max(one["weights_mib"], 1e-9),
+                "activations_ratio": many["activations_mib"] / max(one["activations_mib"], 1e-9)}
+            r = results[model][name]
+            log(f"  {model:5s} {name:22s} t({n}) / ({n} x t(1)) = {r['time_ratio']:.2f}; weights x{r['weights_ratio']:.1f}; "
+                f"activations x{r['activations_ratio']:.2f}", flush=True)
+    return results
+
+
+def tables(results, n):
+    lines = []
+    if results.get("seeds"):
+        lines += ["\nEnsembles of seeds (test F1; reading comprehension in points):\n",
+                  "| set | track | members | mean | best | ensemble | gain over the mean | member spread |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for set_name, rows in results["seeds"].items():
+            for name, r in rows.items():
+                lines.append(f"| {set_name} | {name} | {', '.join(fmt(name, v) for v in r['members'])} | "
+                             f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | **{fmt(name, r['ensemble'])}** | "
+                             f"{r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} |")
+    if results.get("kfold"):
+        lines += ["\nk-fold on the yardstick (test F1):\n", "| track | out-of-fold F1 | k-fold ensemble, test | "
+                  "single model (train file only), test |", "|---|---|---|---|"]
+        for name, r in results["kfold"].items():
+            lines.append(f"| {name} | {fmt(name, r['out_of_fold'])} | {fmt(name, r['ensemble_test'])} | "
+                         f"{fmt(name, r['single_test'])} |")
+    if results.get("thresholds"):
+        lines += ["\nThresholds chosen on dev against the fixed ones (same models; test F1, dev F1):\n",
+                  "| set | track | seed | fixed: test | chosen: test | fixed: dev | chosen: dev | chosen |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for set_name, rows in results["thresholds"].items():
+            for key, r in rows.items():
+                name, seed = key.rsplit(":", 1)
+                lines.append(f"| {set_name} | {name} | {seed} | {fmt(name, r['fixed'])} | {fmt(name, r['tuned'])} | "
+                             f"{fmt(name, r['dev_fixed'])} | {fmt(name, r['dev_tuned'])} | "
+                             f"{', '.join(f'{v:g}' for v in r['setting'].values())} |")
+    if results.get("speed"):
+        lines += [f"\nAn ensemble of {n} against one model (prediction, one process):\n",
+                  f"| model | track | t({n}) / ({n} x t(1)) | weights held | activations at the peak |",
+                  "|---|---|---|---|---|"]
+        for model, rows in results["speed"].items():
+            for name, r in rows.items():
+                lines.append(f"| {model} | {name} | {r['time_ratio']:.2f} | {r['weights_ratio']:.1f}x one model's | "
+                             f"{r['activations_ratio']:.2f}x one model's |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        name, bert_dir, vocab_dir, data_dir, n, maxlen, examples = argv[1:8]
+        print(json.dumps(measure(name, bert_dir, vocab_dir, data_dir, int(n), int(maxlen), int(examples))))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    p.add_argument("--sets", nargs="+", choices=["yardstick", "real"], default=["yardstick"])
+    p.add_argument("--real-dir")
+    p.add_argument("--tracks", nargs="+", choices=TRACKS, default=list(TRACKS))
+    p.add_argument("--regime", choices=list(REGIMES), default="pretrained")
+    p.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--members", type=int, default=3, help="the speed part's ensemble size")
+    p.add_argument("--timeout", type=int, default=14400)
+    p.add_argument("--out", default=OUT)
+    args = p.parse_args(argv)
+    if "real" in args.sets and not args.real_dir:
+        p.error("--sets real needs --real-dir")
+    results = {}
+    for set_name in args.sets if {"seeds", "kfold", "thresholds"} & set(args.parts) else ():
+        data, berts, _ = lic_layout(YARDSTICK if set_name == "yardstick" else args.real_dir)
+        for name in args.tracks:
+            if name not in data or args.regime not in berts:
+                continue
+            runs = member_runs(name, set_name, args.regime, data, berts, args.seeds, args.epochs, args.out, args.timeout)
+            if "seeds" in args.parts:
+                results.setdefault("seeds", {}).setdefault(set_name, {})[name] = seeds_part(
+                    name, set_name, runs, data[name], args.out)
+                print(f"[{set_name}] {name} seeds: {results['seeds'][set_name][name]}", flush=True)
+            if "thresholds" in args.parts:
+                for run in runs:
+                    found = thresholds_part(name, run, data[name], args.out)
+                    if found:
+                        results.setdefault("thresholds", {}).setdefault(set_name, {})[f"{name}:{run['seed']}"] = found
+            if "kfold" in args.parts and set_name == "yardstick":
+                results.setdefault("kfold", {})[name] = kfold_part(name, data[name], berts[args.regime], args.regime,
+                                                                   args.folds, args.epochs, args.out,
+                                                                   runs[0]["test"]["f1"])
+                print(f"[kfold] {name}: {results['kfold'][name]}", flush=True)
+    if "speed" in args.parts:
+        from pipeline import embedded_default
+        _, tiny = embedded_default(os.path.join(ROOT, "outputs"))
+        base = os.path.join(args.out, "base_config")
+        base_bert_files(tiny, base)
+        results["speed"] = speed_part(args.members, {"tiny": (tiny, 128, 64), "base": (base, 128, 16)})
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "ensembles.json"), "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=1, ensure_ascii=False)
+    markdown = tables(results, args.members)
+    with open(os.path.join(args.out, "ensembles.md"), "w", encoding="utf-8") as f:
+        f.write(markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Ensembles at predict time: averaging is exact (one model, or N copies of one, predicts what that model does),
+weights are checked, models that read text differently are refused naming both directories."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from common.ensemble import mean_weights, weighted_mean
+from tests.conftest import run
+
+TEST_FILES = {"relation_extraction": "test1_data.json", "event_extraction": "test1.json",
+              "reading_comprehension": "test1.json"}
+
+
+def submission(path):
+    import zipfile
+
+    if str(path).endswith(".zip"):
+        with zipfile.ZipFile(path) as z:
+            return z.read(z.namelist()[0])
+    return open(path, "rb").read()
+
+
+@pytest.mark.trains
+@pytest.mark.parametrize("track", ["relation_extraction", "event_extraction", "reading_comprehension"])
+def test_an_ensemble_of_copies_of_one_model_predicts_what_the_model_does(trained, small_sample, tmp_path, track):
+    model = str(trained(track))
+    test = small_sample / track / TEST_FILES[track]  # texts of the sample data's kind, 32 of them
+    ext = ".zip" if track == "relation_extraction" else ".json"
+    outputs = {}
+    for name, dirs in (("one", [model]), ("copies", [model] * 3 + ["--weights", "1", "2", "3"])):
+        result = run(f"{track}/predict.py", "--model-dir", *dirs, "--input", str(test), "--output",
+                     str(tmp_path / (name + ext)), "--precision", "fp32")
+        assert result.returncode == 0, result.stderr[-3000:]
+        outputs[name] = submission(tmp_path / (name + ext))
+    assert outputs["copies"] == outputs["one"] and len(outputs["one"]) > 100
+
+
+@pytest.mark.trains
+def test_mixed_vocabularies_and_bad_weights_are_refused_in_one_line(trained, sample_dir, tmp_path):
+    model = trained("event_extraction")
+    other = tmp_path / "other vocab"
+    shutil.copytree(model, other, ignore=shutil.ignore_patterns("report", "tensorboard", "resume"))
+    with open(other / "vocab.txt", "a", encoding="utf-8") as f:  # one more token: another vocabulary
+        f.write("[unused-extra]\n")
+    config = json.load(open(other / "bert_config.json"))
+    config["vocab_size"] += 1
+    (other / "bert_config.json").write_text(json.dumps(config))
+    test = str(sample_dir / "event_extraction" / "test1.json")
+    result = run("event_extraction/predict.py", "--model-dir", str(model), str(other), "--input", test,
+                 "--output", str(tmp_path / "s.json"))
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and str(model) in last and str(other) in last and "vocabulary" in last
+    result = run("event_extraction/predict.py", "--model-dir", str(model), str(model), "--weights", "1",
+                 "--input", test, "--output", str(tmp_path / "s.json"))
+    assert result.returncode == 2 and "--weights: 1 weights for 2 model directories" in result.stderr
+
+
+def test_weights_and_the_exact_mean():
+    assert mean_weights(2).tolist() == [0.5, 0.5] and mean_weights(2, [1, 3]).tolist() == [0.25, 0.75]
+    with pytest.raises(ValueError, match="need 2 non-negative weights"):
+        mean_weights(2, [1])
+    x = np.random.default_rng(0).normal(size=(5, 7)).astype("float32")
+    assert (weighted_mean([x, x, x], mean_weights(3)) == x).all()
+    assert weighted_mean([x], [1.0]) is x
+    mixed = weighted_mean([[x, 2 * x], [3 * x, 4 * x]], [0.5, 0.5])
+    np.testing.assert_allclose(mixed[0], 2 * x, rtol=1e-6) and np.testing.assert_allclose(mixed[1], 3 * x, rtol=1e-6)

@@ -1,0 +1,65 @@
+"""Several models: seeds (pipeline --seeds) resume between members and give the same submission; k-fold trains
+each fold once, scores out of fold, chooses thresholds there and submits the folds' ensemble; thresholds."""
+import json
+import shutil
+
+import pytest
+
+from common.track import choose_thresholds
+from tests.conftest import run
+from tools.validate import validate
+
+TRACK = "event_extraction"
+
+
+def recipe(small_sample, tiny_bert_dir):
+    return ["--data-dir", str(small_sample / TRACK), "--bert-dir", str(tiny_bert_dir), "--epochs", "3",
+            "--batch-size", "8", "--maxlen", "64", "--learning-rate", "2e-3", "--precision", "fp32"]
+
+
+@pytest.mark.trains
+def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample, tiny_bert_dir, tmp_path):
+    full = tmp_path / "full"
+    result = run("-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--seeds", "2", "--out", str(full))
+    assert result.returncode == 0, result.stderr[-3000:]
+    seeds = json.load(open(full / "seeds.json"))
+    assert len(seeds["members"]) == 2 and 0.3 <= seeds["ensemble_dev_f1"] <= 1
+    test = small_sample / TRACK / "test1.json"
+    assert validate(TRACK, str(test), str(full / "submission.json")) == ([], 32)
+    # killed between the members: the first finished, the second never started
+    resumed = tmp_path / "resumed"
+    shutil.copytree(full / "seed-42", resumed / "seed-42")
+    result = run("-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--seeds", "2", "--out", str(resumed))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "seed-42: finished, kept" in result.stdout
+    assert (resumed / "submission.json").read_bytes() == (full / "submission.json").read_bytes()
+
+
+@pytest.mark.trains
+def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample, tiny_bert_dir, tmp_path):
+    out = tmp_path / "kfold"
+    args = ["-m", "tools.kfold", TRACK, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir)]
+    first = run(*args, "--fold", "0")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "folds 1 not finished yet" in first.stdout and not (out / "kfold.json").exists()
+    second = run(*args, "--fold", "1")  # the last fold to finish writes the results
+    assert second.returncode == 0, second.stderr[-3000:]
+    result = json.load(open(out / "kfold.json"))
+    assert 0.2 <= result["out_of_fold_f1"] <= 1 and result["out_of_fold_f1"] >= result["out_of_fold_f1_fixed"]
+    for i in (0, 1):  # the thresholds chosen out of fold, saved in every fold
+        assert json.load(open(out / f"fold-{i}" / "model" / "config.json"))["config"]["threshold"] == \
+            result["thresholds"]["threshold"]
+    folds = [[json.loads(line)["id"] for line in open(out / f"fold-{i}" / "data" / "dev.json")] for i in (0, 1)]
+    everything = [json.loads(line)["id"] for name in ("train.json", "dev.json")
+                  for line in open(small_sample / TRACK / name)]
+    assert sorted(folds[0] + folds[1]) == sorted(everything) and not set(folds[0]) & set(folds[1])
+    test = small_sample / TRACK / "test1.json"
+    assert validate(TRACK, str(test), str(out / "submission.json")) == ([], 32)
+    again = run(*args)
+    assert again.returncode == 0 and again.stdout.count("finished, kept") == 2
+
+
+def test_thresholds_chosen_by_score_then_nearest_the_current_setting():
+    grid = [{"t": 0.2}, {"t": 0.3}, {"t": 0.5}, {"t": 0.6}]
+    assert choose_thresholds(grid, [0.1, 0.4, 0.3, 0.4], {"t": 0.5}) == 3  # 0.6 is nearer 0.5 than 0.3
+    assert choose_thresholds(grid, [0.1, 0.4, 0.4, 0.4], {"t": 0.5}) == 2  # the current setting itself

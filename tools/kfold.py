@@ -1,0 +1,165 @@
+"""k-fold: K models, each trained with one fold of train+dev held out; their out-of-fold score; the test
+file predicted by the K-model ensemble.
+
+    python -m tools.kfold TRACK --folds K --data-dir DATA --bert-dir BERT --out OUT [--fold I] [train.py options]
+
+train+dev is cut into K folds deterministically (by sentence; reading comprehension by paragraph, so a
+context's questions stay together; --fold-seed orders them): fold i's model trains on the other folds and
+keeps its best epoch on fold i. OUT/fold-I/ holds that fold's data and model directory; a finished fold is
+kept and an interrupted one resumes, so the command can be run again after a kill, and `--fold I` runs
+one fold only: K machines or scheduler jobs can run the folds side by side on a shared directory. Once
+every fold is finished (by whichever run finishes last):
+
+  - the out-of-fold predictions (each fold's model on its own held-out fold) are scored with the official
+    metric; where the track has decoding thresholds they are chosen on the out-of-fold predictions of all
+    folds together and saved in every fold's model directory (folds train with --thresholds fixed);
+  - the test file (if DATA has one) is predicted by the ensemble of the K models: OUT/<submission>.
+Results: OUT/kfold.json, OUT/oof_predictions.*, OUT/<submission>.
+"""
+import argparse
+import dataclasses
+import json
+import os
+import random
+import shutil
+import sys
+
+from common.data import find_data_files
+from tools.runs import ensemble_rows, finished, train_member
+from tools.tracks import NAMES, track
+
+
+def fold_units(t, files, k, seed=0):
+    """The units (sentences, paragraphs) of train+dev cut into k folds: [[units of fold 0], ...]."""
+    units = t.read_units(files["train"]) + t.read_units(files["dev"])
+    order = list(range(len(units)))
+    random.Random(seed).shuffle(order)
+    return [[units[j] for j in order[i::k]] for i in range(k)]
+
+
+def write_fold_data(t, files, folds, i, out):
+    """OUT/fold-i/data: the other folds as the training file, fold i as the dev file, the schema as it is."""
+    data = os.path.join(out, f"fold-{i}", "data")
+    marker = os.path.join(data, "done")
+    if os.path.isfile(marker):
+        return data
+    os.makedirs(data, exist_ok=True)
+    t.write_units(os.path.join(data, t.FILES["train"][0]), [u for j, fold in enumerate(folds) if j != i for u in fold])
+    t.write_units(os.path.join(data, t.FILES["dev"][0]), folds[i])
+    if "schema" in t.FILES:
+        shutil.copyfile(files["schema"], os.path.join(data, t.FILES["schema"][0]))
+    open(marker, "w").close()
+    return data
+
+
+def out_of_fold(t, model_dirs, data_dirs, batch_size, precision):
+    """Every fold's model on its held-out fold, all settings of the threshold grid in one pass each: (gold
+    items, {setting index: rows}, grid, the thresholds the folds trained with)."""
+    from common.model_dir import load_model_dir
+    from common.track import load_predictor
+    from common.training import progress
+
+    _, config = load_model_dir(model_dirs[0], t)
+    grid = t.threshold_grid(config) if hasattr(t, "threshold_grid") else []
+    current = {k: getattr(config, k) for k in grid[0]} if grid else None
+    grid = grid + ([current] if grid and current not in grid else [])
+    gold, rows = [], {n: [] for n in range(max(1, len(grid)))}
+    for model_dir, data_dir in zip(model_dirs, data_dirs):
+        items = t.load(find_data_files(t.FILES, data_dir)["dev"], report=False)
+        predictor = load_predictor(t, model_dir, batch_size, precision)
+        found = predictor.predict(t.inputs(items), progress, settings=grid) if grid else [
+            predictor.predict(t.inputs(items), progress)]
+        gold += items
+        for n, predictions in enumerate(found):
+            rows[n].append(t.to_submission(items, predictions))
+    return gold, {n: combine(parts) for n, parts in rows.items()}, grid, current
+
+
+def combine(parts):
+    """The rows of several folds as one: lists concatenated, {id: answer} dicts (reading comprehension) merged."""
+    if isinstance(parts[0], dict):
+        return {k: v for part in parts for k, v in part.items()}
+    return [row for part in parts for row in part]
+
+
+def finish(t, out, k, batch_size, precision, files):
+    """Score the out-of-fold predictions, choose thresholds on them, predict the test file with the ensemble."""
+    from common.model_dir import update_config, load_model_dir
+    from common.track import choose_thresholds
+
+    model_dirs = [os.path.join(out, f"fold-{i}", "model") for i in range(k)]
+    data_dirs = [os.path.join(out, f"fold-{i}", "data") for i in range(k)]
+    gold, rows, grid, current = out_of_fold(t, model_dirs, data_dirs, batch_size, precision)
+    scores = {n: t.score(gold, r) for n, r in rows.items()}
+    result = {"track": t.NAME, "folds": k, "members": model_dirs}
+    if grid:
+        best = choose_thresholds(grid, [scores[n]["f1"] for n in range(len(grid))], current)
+        fixed = grid.index(current)
+        result.update(out_of_fold_f1=scores[best]["f1"], out_of_fold_f1_fixed=scores[fixed]["f1"],
+                      thresholds=grid[best], fixed_thresholds=current)
+        for model_dir in model_dirs:
+            _, config = load_model_dir(model_dir, t)
+            update_config(model_dir, dataclasses.replace(config, **grid[best]),
+                          {"setting": grid[best], "tuned_on": "out-of-fold predictions of all folds",
+                           "dev_f1": scores[best]["f1"], "fixed": current, "fixed_dev_f1": scores[fixed]["f1"]})
+        chosen = rows[best]
+        print(f"out-of-fold F1 {scores[best]['f1']:.4f} at thresholds {grid[best]} chosen on them "
+              f"({scores[fixed]['f1']:.4f} at {current})")
+    else:
+        chosen = rows[0]
+        result["out_of_fold_f1"] = scores[0]["f1"]
+        print(f"out-of-fold F1 {scores[0]['f1']:.4f}")
+    oof = os.path.join(out, "oof_" + t.DEV_PREDICTIONS.replace("dev_", ""))
+    t.write_submission(oof, chosen)
+    if files.get("test"):
+        _, test_rows = ensemble_rows(t.NAME, model_dirs, files["test"], batch_size, precision)
+        submission = os.path.join(out, t.SUBMISSION)
+        result["submission"] = t.write_submission(submission, test_rows) or submission
+        print(f"test file predicted by the {k}-fold ensemble: {result['submission']}")
+    with open(os.path.join(out, "kfold.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1, ensure_ascii=False)
+    return result
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("track", choices=NAMES)
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--fold", type=int, help="run this fold only (0 .. K-1); the last fold to finish writes the results")
+    p.add_argument("--fold-seed", type=int, default=0, help="orders the units before they are dealt into folds")
+    p.add_argument("--data-dir", required=True, help="the official train and dev files (and test, schema)")
+    p.add_argument("--bert-dir", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--batch-size-predict", type=int, default=32)
+    p.add_argument("--precision", default="auto", help="also passed to train.py")
+    args, train_args = p.parse_known_args(argv)
+    from common.data import DataError
+
+    if args.folds < 2:
+        p.error("--folds must be at least 2")
+    if args.fold is not None and not 0 <= args.fold < args.folds:
+        p.error(f"--fold must be in 0..{args.folds - 1}")
+    t = track(args.track)
+    try:
+        files = find_data_files(t.FILES, args.data_dir, need=("train", "dev", "schema"))
+        folds = fold_units(t, files, args.folds, args.fold_seed)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for i in ([args.fold] if args.fold is not None else range(args.folds)):
+        data = write_fold_data(t, files, folds, i, args.out)
+        extra = ["--thresholds", "fixed"] if hasattr(t, "threshold_grid") else []
+        train_member(args.track, os.path.join(args.out, f"fold-{i}", "model"),
+                     ["--data-dir", data, "--bert-dir", args.bert_dir, "--precision", args.precision, *extra,
+                      *train_args])
+    waiting = [i for i in range(args.folds) if not finished(os.path.join(args.out, f"fold-{i}", "model"))]
+    if waiting:
+        print(f"folds {', '.join(map(str, waiting))} not finished yet; the run that finishes the last one writes "
+              "the out-of-fold score and the submission")
+        return 0
+    finish(t, args.out, args.folds, args.batch_size_predict, args.precision, files)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Runs of several models, each in its own directory: seeds (pipeline.py --seeds) and folds (tools.kfold).
+
+Each member is its track's train.py in a directory of its own: a finished one is kept, an interrupted one
+resumes from its last resume point, so a run of N members killed anywhere continues where it stopped.
+"""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def finished(model_dir):
+    """True if `model_dir` holds a model whose training ended."""
+    from common.model_dir import CONFIG, MARKER, WEIGHTS
+
+    return all(os.path.isfile(os.path.join(model_dir, n)) for n in (CONFIG, WEIGHTS)) and not os.path.exists(
+        os.path.join(model_dir, MARKER))
+
+
+def train_member(name, model_dir, arguments, run=None):
+    """Train one member of `track` into `model_dir` with train.py `arguments` (data, BERT, recipe): kept when
+    finished, resumed when a resume point is there, else started anew. run(command) runs it (default:
+    subprocess, stopping this process with train.py's exit code if it fails)."""
+    from common.model_dir import RESUME
+
+    if finished(model_dir):
+        print(f"{model_dir}: finished, kept", flush=True)
+        return
+    resume = os.path.isfile(os.path.join(model_dir, RESUME, "state.json"))
+    command = [sys.executable, os.path.join(ROOT, name, "train.py"), *arguments, "--output-dir", model_dir,
+               "--resume" if resume else "--overwrite"]
+    (run or run_step)(command)
+
+
+def run_step(command):
+    """Run a step; a failing step stops this process with its exit code (its own message is already shown)."""
+    print("+ " + " ".join(command), flush=True)
+    code = subprocess.run(command, cwd=ROOT).returncode
+    if code != 0:
+        print(f"error: step failed (exit {code}): {' '.join(command)}", file=sys.stderr)
+        sys.exit(code)
+
+
+def best_dev(model_dir):
+    """A finished member's dev F1: its best epoch's, and with the thresholds chosen on dev where it has them."""
+    from common.files import read_json
+    from common.model_dir import CONFIG, read_metrics
+
+    best = max((r["dev_f1"] for r in read_metrics(model_dir)), default=0.0)
+    tuning = read_json(os.path.join(model_dir, CONFIG), "config").get("thresholds") or {}
+    return best, tuning.get("dev_f1")
+
+
+def ensemble_rows(name, model_dirs, path, batch_size=32, precision="auto"):
+    """(gold items, submission rows) of the ensemble of `model_dirs` on the data file `path`."""
+    from common.track import load_predictor
+    from common.training import progress
+    from tools.tracks import track
+
+    t = track(name)
+    items = t.load(path, report=False, require_items=True)
+    predictor = load_predictor(t, model_dirs, batch_size, precision)
+    return items, t.to_submission(items, predictor.predict(t.inputs(items), progress))

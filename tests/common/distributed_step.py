@@ -1,5 +1,6 @@
-"""python tests/common/distributed_step.py TRACK DATA_DIR BERT_DIR [HEAD], with LIC_LOGICAL_CPUS=2: one training step of each track's model under
-MirroredStrategy over 2 logical CPUs against the same step on one device; prints the largest differences."""
+"""python tests/common/distributed_step.py TRACK DATA_DIR BERT_DIR [HEAD] [--tricks], with LIC_LOGICAL_CPUS=2: one
+training step of a track's model under MirroredStrategy over 2 logical CPUs against the same step on one device
+(--tricks: with --ema and --adversarial fgm); prints the largest differences."""
 import json
 import sys
 
@@ -18,8 +19,10 @@ def build(track, bert_dir, data_dir, head):
 
 
 def main():
-    track, directory, bert_dir = sys.argv[1:4]
-    head = sys.argv[4] if len(sys.argv) > 4 else "span"
+    tricks = "--tricks" in sys.argv
+    track, directory, bert_dir, *rest = [a for a in sys.argv[1:] if a != "--tricks"]
+    head = rest[0] if rest else "span"
+    options = {"ema": 0.9, "adversarial": "fgm", "adv_epsilon": 0.5} if tricks else {}
     devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     assert len(devices) == 2, devices
     results = {}
@@ -31,9 +34,10 @@ def main():
             start = model.get_weights()
         else:
             model.set_weights(start)
-        trainer = Trainer(model, optimizer, None, 1, None, "/tmp", strategy=strategy, chief=False)
+        trainer = Trainer(model, optimizer, None, 1, None, "/tmp", strategy=strategy, chief=False, **options)
         loss, _, _ = trainer.step(batch)
-        results[name] = (loss, [w.numpy() for w in model.trainable_weights])
+        averaged = [s.numpy() for s in trainer.average.shadow] if tricks else []
+        results[name] = (loss, [w.numpy() for w in model.trainable_weights] + averaged)
     (loss_one, after_one), (loss_mirrored, after_mirrored) = results["one"], results["mirrored"]
     start = [w for w, v in zip(start, model.weights) if v.trainable]
     # weights: elementwise, relative tolerance 1e-5; updates: their global relative difference

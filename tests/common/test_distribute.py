@@ -32,12 +32,14 @@ def test_replica_slices_are_even():
     assert replica_slices(1, 2) == [slice(0, 0), slice(0, 1)]  # a last batch smaller than the replicas
 
 
-@pytest.mark.parametrize("track, head", [("relation_extraction", ""), ("event_extraction", "trigger"),
-                                         ("event_extraction", "crf"), ("reading_comprehension", "")])
-def test_one_step_on_two_replicas_equals_one_device(sample_dir, bert_without_dropout, track, head):
-    """A global batch of 5 (slices of 2 and 3 rows, different real lengths): same loss, same update."""
+@pytest.mark.parametrize("track, head, tricks", [("relation_extraction", "", False), ("event_extraction", "trigger", False),
+                                                 ("event_extraction", "crf", False), ("reading_comprehension", "", False),
+                                                 ("reading_comprehension", "", True)])
+def test_one_step_on_two_replicas_equals_one_device(sample_dir, bert_without_dropout, track, head, tricks):
+    """A global batch of 5 (slices of 2 and 3 rows, different real lengths): same loss, same update (tricks: with
+    --ema, whose average must match too, and --adversarial fgm, whose perturbation uses the global gradient)."""
     result = subprocess.run([sys.executable, "tests/common/distributed_step.py", track, str(sample_dir / track),
-                             str(bert_without_dropout)] + ([head] if head else []),
+                             str(bert_without_dropout)] + ([head] if head else []) + (["--tricks"] if tricks else []),
                             capture_output=True, text=True, env=ENV, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     r = json.loads(result.stdout.strip().splitlines()[-1])

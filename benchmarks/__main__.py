@@ -1,6 +1,6 @@
 """The benchmarks: side-by-side measurements, each printing its table and writing its JSON under outputs/bench/.
 
-    python -m benchmarks speed [predict] [train] [decode] [strategy]   prediction and training speed, decoders
+    python -m benchmarks speed [predict] [train] [decode] [strategy] [tricks]   speed of prediction, training, decoders
     python -m benchmarks recompute                                      activation memory and time per recompute mode
     python -m benchmarks precision                                      fp32 / bf16 / fp16 speed and learning
     python -m benchmarks heads                                          event extraction heads: speed, memory, learning

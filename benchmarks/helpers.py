@@ -133,7 +133,7 @@ class TrackBench:
 
     # ------------------------------------------------------------ training
 
-    def trainer(self, batches, learning_rate=1e-4, loss_scale=False, jit=False, strategy=None):
+    def trainer(self, batches, learning_rate=1e-4, loss_scale=False, jit=False, strategy=None, **tricks):
         """A Trainer of this bench's training model (no directory written) for timing steps."""
         import tempfile
         from common.env import tf
@@ -142,7 +142,7 @@ class TrackBench:
         with (strategy or tf.distribute.get_strategy()).scope():
             optimizer = make_optimizer(learning_rate, 10 ** 6, loss_scale=loss_scale)
         return Trainer(self.model, optimizer, batches, 1, None, tempfile.mkdtemp(prefix="bench-"), chief=False,
-                       jit=jit, strategy=strategy)
+                       jit=jit, strategy=strategy, **tricks)
 
     def train(self, batch_size, steps=None):
         """Tokens/s and padding share, dynamic padding with buckets against fixed padding to maxlen."""

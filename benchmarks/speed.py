@@ -1,6 +1,6 @@
 """Speed against the 2020 way of working, measured side by side in one run.
 
-    python -m benchmarks speed [predict] [train] [decode] [strategy] [--models tiny base] [--tracks ...]
+    python -m benchmarks speed [predict] [train] [decode] [strategy] [tricks] [--models tiny base] [--tracks ...]
 
 predict: examples/s of each track's batched Predictor against one example per
     call (the 2020 loop: one model call per example, for relation extraction one
@@ -10,6 +10,7 @@ train:   real tokens/s of training with dynamic padding and length-bucketed
     batches against fixed padding to maxlen, and the padding share of each.
 decode:  RC span search and EE Viterbi on 512-token inputs against naive loops.
 strategy: a training step on one device against MirroredStrategy over that same device.
+tricks: a training step without tricks against one with --ema 0.999 and one with --adversarial fgm.
 Models: "tiny" is the embedded default's tiny BERT, "base" a randomly initialized
 BERT-base shape (12 layers, hidden 768). Results: outputs/bench/bench.json.
 """
@@ -49,6 +50,31 @@ def bench_strategy(track, data_dir, bert_files, maxlen, batch_size, rounds=5):
             times[name].append(timed(lambda: trainer.step(batches[i]))[1])
     result = {name: float(np.median(t)) for name, t in times.items()}
     result["overhead"] = result["mirrored_1_device"] / result["one"] - 1
+    return result
+
+
+def bench_tricks(track, data_dir, bert_files, maxlen, batch_size, rounds=5):
+    """Step time without tricks, with --ema and with --adversarial fgm: one model each, the same starting weights
+    and batches, timed in turns."""
+    from common.training import Batches
+
+    modes = {"plain": {}, "ema": {"ema": 0.999}, "fgm": {"adversarial": "fgm"}}
+    benches = {name: TrackBench(track, data_dir, bert_files, maxlen) for name in modes}
+    start = benches["plain"].model.get_weights()
+    batches = Batches(benches["plain"].examples, batch_size, benches["plain"].collate, length=benches["plain"].length,
+                      seed=0)
+    trainers = {}
+    for name, options in modes.items():
+        benches[name].model.set_weights(start)
+        trainers[name] = benches[name].trainer(batches, **options)
+        for i in range(rounds):
+            trainers[name].step(batches[i])  # trace every length
+    times = {name: [] for name in trainers}
+    for i in range(rounds):
+        for name, trainer in trainers.items():
+            times[name].append(timed(lambda: trainer.step(batches[i]))[1])
+    result = {name: float(np.median(t)) for name, t in times.items()}
+    result.update({f"{name}_overhead": result[name] / result["plain"] - 1 for name in ("ema", "fgm")})
     return result
 
 
@@ -106,11 +132,15 @@ def print_table(results):
     for name, r in results.get("decode", {}).items():
         times = [f"{k} {v:.2f}" for k, v in r.items() if k.endswith("_ms_per_window") or k.endswith("_ms_per_sequence")]
         print(f"decode   {name:27s} {'  '.join(times)}  x{r['speedup']:.1f}  identical {r['identical']}")
+    for model, tracks in results.get("tricks", {}).items():
+        for track, r in tracks.items():
+            print(f"tricks   {model:4s} {track:22s} step {r['plain'] * 1000:7.1f} ms; --ema {r['ema'] * 1000:7.1f} ms "
+                  f"({r['ema_overhead']:+.1%}); --adversarial fgm {r['fgm'] * 1000:7.1f} ms ({r['fgm_overhead']:+.1%})")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("parts", nargs="*", help="predict, train, decode, strategy (default: all four)")
+    p.add_argument("parts", nargs="*", help="predict, train, decode, strategy, tricks (default: all)")
     p.add_argument("--models", nargs="+", choices=["tiny", "base"], default=["tiny", "base"])
     p.add_argument("--tracks", nargs="+", choices=TRACKS, default=list(TRACKS))
     p.add_argument("--data", action="append", default=[], metavar="TRACK=DIR", help="a track's data directory")
@@ -121,7 +151,7 @@ def main(argv=None):
     p.add_argument("--base-train-steps", type=int, default=6, help="timed training steps, base-shaped model")
     p.add_argument("--out", default=OUT)
     args = p.parse_args(argv)
-    known = {"predict", "train", "decode", "strategy"}
+    known = {"predict", "train", "decode", "strategy", "tricks"}
     parts = args.parts or sorted(known)
     if set(parts) - known:
         p.error(f"unknown part(s) {sorted(set(parts) - known)}; choose from {', '.join(sorted(known))}, "
@@ -140,7 +170,7 @@ def main(argv=None):
                     "settings": vars(args)})
     for model in args.models:
         for track in args.tracks:
-            if not {"predict", "train", "strategy"} & set(parts):
+            if not {"predict", "train", "strategy", "tricks"} & set(parts):
                 break
             print(f"[{model}] {track}", file=sys.stderr, flush=True)
             bench = TrackBench(track, data_dirs.get(track, os.path.join(sample, track)), bert_files[model],
@@ -153,6 +183,10 @@ def main(argv=None):
                     args.batch_size, None if model == "tiny" else args.base_train_steps)
             if "strategy" in parts:
                 results.setdefault("strategy", {}).setdefault(model, {})[track] = bench_strategy(
+                    track, data_dirs.get(track, os.path.join(sample, track)), bert_files[model], args.maxlen,
+                    args.batch_size if model == "tiny" else 4)
+            if "tricks" in parts:
+                results.setdefault("tricks", {}).setdefault(model, {})[track] = bench_tricks(
                     track, data_dirs.get(track, os.path.join(sample, track)), bert_files[model], args.maxlen,
                     args.batch_size if model == "tiny" else 4)
     if "decode" in parts:

@@ -14,6 +14,20 @@ from synthetic.sample_data import write_sample_data
 from synthetic.tiny_bert import texts_of_files, write_tiny_bert
 
 
+# the slowest test files on 2 cores (the rest follow in their own order): started first, so that the two
+# processes do not end waiting on one long file
+LONGEST_FIRST = ["tests/tools/test_runs.py", "tests/common/test_multiworker.py", "tests/common/test_reliability.py",
+                 "tests/event_extraction/test_event_extraction_e2e.py", "tests/common/test_distribute.py",
+                 "tests/common/test_ensemble.py", "tests/relation_extraction/test_relation_extraction_e2e.py",
+                 "tests/common/test_precision.py", "tests/relation_extraction/test_learning.py",
+                 "tests/synthetic/test_yardstick.py", "tests/common/test_checkpoints.py"]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.fixture(scope="session")
 def shared_root(tmp_path_factory, worker_id):
     """A directory every process of this test session sees (the xdist workers' common parent)."""

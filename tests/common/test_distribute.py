@@ -55,7 +55,7 @@ def test_training_under_mirrored_reaches_the_one_device_floor(sample_dir, tiny_b
     out = tmp_path / "mirrored"
     result = subprocess.run(
         [sys.executable, f"{track}/train.py", "--data-dir", str(sample_dir / track), "--bert-dir", str(tiny_bert_dir),
-         "--output-dir", str(out), "--epochs", "2", "--batch-size", "16", "--maxlen", "128", "--learning-rate", "1e-3",
+         "--output-dir", str(out), "--epochs", "2", "--batch-size", "16", "--maxlen", "64", "--learning-rate", "1e-3",
          "--strategy", "mirrored"], capture_output=True, text=True, env=ENV, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     records = [json.loads(line) for line in open(out / "metrics.jsonl")]

@@ -113,19 +113,19 @@ def test_multiworker_resume_after_sigterm_to_one_worker_gives_the_uninterrupted_
                                                                                          tmp_path):
     import h5py
 
-    uninterrupted = Workers(sample_dir, tiny_bert_dir, tmp_path, tmp_path / "whole", epochs=3)
+    uninterrupted = Workers(sample_dir, tiny_bert_dir, tmp_path, tmp_path / "whole", epochs=2)
     for index in (0, 1):
         uninterrupted.start(index)
     assert uninterrupted.finish() == {0: 0, 1: 0}, uninterrupted.output(0)[-3000:]
-    interrupted = Workers(sample_dir, tiny_bert_dir, tmp_path, tmp_path / "cut", epochs=3)
+    interrupted = Workers(sample_dir, tiny_bert_dir, tmp_path, tmp_path / "cut", epochs=2)
     for index in (0, 1):
         interrupted.start(index)
     interrupted.wait_for(0, "epoch 1: loss")
     interrupted.processes[1][0].send_signal(signal.SIGTERM)
     assert interrupted.finish() == {0: 128 + signal.SIGTERM, 1: 128 + signal.SIGTERM}, interrupted.output(0)[-3000:]
     state = json.load(open(tmp_path / "cut" / "resume" / "state.json"))
-    assert (state["epoch"], state["step"]) != (3, 0)  # stopped inside the run
-    resumed = Workers(sample_dir, tiny_bert_dir, tmp_path, tmp_path / "cut", "--resume", epochs=3)
+    assert (state["epoch"], state["step"]) != (2, 0)  # stopped inside the run
+    resumed = Workers(sample_dir, tiny_bert_dir, tmp_path, tmp_path / "cut", "--resume", epochs=2)
     for index in (0, 1):
         resumed.start(index)
     assert resumed.finish() == {0: 0, 1: 0}, resumed.output(0)[-3000:] + resumed.output(1)[-3000:]

@@ -12,8 +12,8 @@ from tools.validate import validate
 TRACK = "event_extraction"
 
 
-def recipe(small_sample, tiny_bert_dir):
-    return ["--data-dir", str(small_sample / TRACK), "--bert-dir", str(tiny_bert_dir), "--epochs", "3",
+def recipe(small_sample, tiny_bert_dir, epochs=2):
+    return ["--data-dir", str(small_sample / TRACK), "--bert-dir", str(tiny_bert_dir), "--epochs", str(epochs),
             "--batch-size", "8", "--maxlen", "64", "--learning-rate", "2e-3", "--precision", "fp32"]
 
 
@@ -38,7 +38,7 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
 @pytest.mark.trains
 def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample, tiny_bert_dir, tmp_path):
     out = tmp_path / "kfold"
-    args = ["-m", "tools.kfold", TRACK, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir)]
+    args = ["-m", "tools.kfold", TRACK, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir, 3)]
     first = run(*args, "--fold", "0")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "folds 1 not finished yet" in first.stdout and not (out / "kfold.json").exists()

@@ -17,7 +17,7 @@ import sys
 
 from common.data import DataError, find_data_files
 from common.files import write_json
-from tools.runs import run_step
+from tools.runs import ensemble_rows, run_step
 from tools.tracks import NAMES as TRACKS, track
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -94,10 +94,10 @@ def main(argv=None):
     if args.folds:
         run_step([python, "-m", "tools.kfold", args.track, "--folds", str(args.folds), *data, "--out", out, *recipe])
     elif args.seeds > 1:
-        members = train_seeds(args.track, out, args.seeds, data + recipe)
+        predictor = train_seeds(args.track, out, args.seeds, data + recipe)
         if test:
-            run_step([python, f"{args.track}/predict.py", "--model-dir", *members, "--input", test, "--output",
-                      submission])
+            _, rows = ensemble_rows(args.track, None, test, predictor=predictor)
+            track(args.track).write_submission(submission, rows)
     else:
         run_step([python, f"{args.track}/train.py", *data, "--output-dir", out, "--overwrite", *recipe])
         run_step([python, "-m", "tools.report", out])
@@ -114,8 +114,9 @@ def main(argv=None):
 
 def train_seeds(name, out, n, arguments, first_seed=42):
     """Train n seeds (OUT/seed-S, each kept when finished, resumed when interrupted), then score their
-    ensemble on dev beside each member's best dev; the members' directories."""
-    from tools.runs import best_dev, ensemble_rows, train_member
+    ensemble on dev (its thresholds chosen there, where the track has any) beside each member's best dev; the
+    ensemble's Predictor."""
+    from tools.runs import best_dev, ensemble_on_dev, train_member
 
     members = [os.path.join(out, f"seed-{first_seed + k}") for k in range(n)]
     for k, member in enumerate(members):
@@ -123,16 +124,17 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     t = track(name)
     dev = find_data_files(t.FILES, arguments[arguments.index("--data-dir") + 1],
                           {"dev": _option(arguments, "--dev")}, need=("dev",))["dev"]
-    gold, rows = ensemble_rows(name, members, dev)
+    predictor, gold, rows, tuning = ensemble_on_dev(name, members, dev)
     t.write_submission(os.path.join(out, t.DEV_PREDICTIONS), rows)
-    summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"]}
+    summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": tuning}
     for member in members:
         best, tuned = best_dev(member)
         summary["members"][member] = {"best_dev_f1": best, "dev_f1_at_chosen_thresholds": tuned}
         print(f"{member}: best dev F1 {best:.4f}" + (f" ({tuned:.4f} at the thresholds chosen on dev)" if tuned else ""))
-    print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f}")
+    print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f}"
+          + (f" at the thresholds chosen for it on dev, {tuning['setting']}" if tuning else ""))
     write_json(os.path.join(out, "seeds.json"), summary)
-    return members
+    return predictor
 
 
 def _option(arguments, name):

@@ -4,7 +4,9 @@
                                    [--tracks ...] [--regime pretrained] [--seeds 42 43 44] [--folds 5]
 
 seeds       per set and track: the default recipe trained with each seed (the learning benchmark's runs, reused
-            when recorded), each member's test F1 and that of their ensemble (predict.py --model-dir A B C);
+            when recorded), each member's test F1 and that of their ensemble as pipeline --seeds makes it
+            (thresholds chosen for the ensemble on dev), and at the members' averaged thresholds
+            (predict.py --model-dir A B C);
 kfold       on the yardstick: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
             single model trained on the train file alone (the seeds part's first seed);
 thresholds  the same single models: test F1 with the thresholds chosen on dev (what predict.py uses) against
@@ -34,15 +36,16 @@ def fmt(name, value):
     return "" if value is None else f"{value:.1f}" if name == "reading_comprehension" else f"{value:.3f}"
 
 
-def predict_test(name, model_dirs, data_dir, out, thresholds=None):
-    """Test F1 of one model or an ensemble (in this process); thresholds: a setting that replaces the models'."""
+def predict_test(name, model_dirs, data_dir, out, thresholds=None, predictor=None):
+    """Test F1 of one model or an ensemble (in this process, or `predictor`); thresholds: a setting that
+    replaces the models'."""
     from common.track import load_predictor
     from tools.validate import score
 
     t = track(name)
     test, gold = test_files(data_dir)
     items = t.load(test, report=False, require_items=True)
-    predictor = load_predictor(t, model_dirs, 32, "auto")
+    predictor = predictor or load_predictor(t, model_dirs, 32, "auto")
     if thresholds:
         predictor.thresholds = thresholds
     t.write_submission(out, t.to_submission(items, predictor.predict(t.inputs(items))))
@@ -61,11 +64,19 @@ def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeou
 
 
 def seeds_part(name, set_name, runs, data_dir, work):
-    members = [r["test"]["f1"] for r in runs]
+    """The members' test F1 and their ensemble's (as pipeline --seeds makes it: thresholds chosen for the
+    ensemble on dev), and the ensemble's at the members' averaged thresholds."""
+    from common.data import find_data_files
+    from tools.runs import ensemble_on_dev
+
+    members, dirs, t = [r["test"]["f1"] for r in runs], [r["dir"] for r in runs], track(name)
     out = os.path.join(work, "ensembles", set_name, name)
     os.makedirs(out, exist_ok=True)
-    ensemble = predict_test(name, [r["dir"] for r in runs], data_dir, os.path.join(out, "ensemble_" + track(name).SUBMISSION))
+    averaged = predict_test(name, dirs, data_dir, os.path.join(out, "averaged_thresholds_" + t.SUBMISSION))
+    predictor, _, _, tuning = ensemble_on_dev(name, dirs, find_data_files(t.FILES, data_dir)["dev"])
+    ensemble = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
     return {"members": members, "mean": float(np.mean(members)), "best": max(members), "ensemble": ensemble,
+            "ensemble_at_averaged_thresholds": averaged, "thresholds": tuning and tuning["setting"],
             "gain_over_mean": ensemble - float(np.mean(members)), "spread": max(members) - min(members)}
 
 
@@ -174,13 +185,15 @@ def tables(results, n):
     lines = []
     if results.get("seeds"):
         lines += ["\nEnsembles of seeds (test F1; reading comprehension in points):\n",
-                  "| set | track | members | mean | best | ensemble | gain over the mean | member spread |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| set | track | members | mean | best | ensemble | gain over the mean | member spread | "
+                  "ensemble at the members' averaged thresholds |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for set_name, rows in results["seeds"].items():
             for name, r in rows.items():
                 lines.append(f"| {set_name} | {name} | {', '.join(fmt(name, v) for v in r['members'])} | "
                              f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | **{fmt(name, r['ensemble'])}** | "
-                             f"{r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} |")
+                             f"{r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} | "
+                             f"{fmt(name, r['ensemble_at_averaged_thresholds']) if r['thresholds'] else ''} |")
     if results.get("kfold"):
         lines += ["\nk-fold on the yardstick (test F1):\n", "| track | out-of-fold F1 | k-fold ensemble, test | "
                   "single model (train file only), test |", "|---|---|---|---|"]

@@ -69,6 +69,16 @@ def read_json_lines(path):
             yield lineno, obj
 
 
+def line_objects(path):
+    """The objects of a JSON-lines file, in its order (a schema, or the sentences k-fold moves between folds)."""
+    return [obj for _, obj in read_json_lines(path)]
+
+
+def texts(sentences):
+    """The texts of loaded sentences: what the Predictor of a sentence-level track reads."""
+    return [s["text"] for s in sentences]
+
+
 def read_json_document(path):
     """One JSON document (UTF-8, BOM allowed); errors name the file and line."""
     with open_binary(path) as f:

@@ -2,7 +2,7 @@
 import os
 from dataclasses import dataclass, field
 
-from common.data import read_json_lines
+from common.data import line_objects, read_json_lines, texts
 from common.files import write_json_lines
 from common.track import Prepared, TrackConfig, common_config
 from event_extraction import duee
@@ -68,7 +68,7 @@ def prepare(args, files, tokenizer, bert_files):
     from common.training import progress
     from event_extraction import events
 
-    schema_lines = [obj for _, obj in read_json_lines(files["schema"])]
+    schema_lines = line_objects(files["schema"])
     schema = duee.parse_schema(read_json_lines(files["schema"]), files["schema"])
     classes = events.Classes.from_schema(schema)
     head = HEADS[args.head]
@@ -110,7 +110,7 @@ def legacy_config(args, model_dir):
     schema = os.path.join(model_dir, "schema.json")
     return Config(maxlen=args["maxlen"], stride=args.get("stride"), word_level=args.get("word_level", False),
                   do_lower_case=args.get("do_lower_case", True), recompute=args.get("recompute") or False,
-                  schema=[obj for _, obj in read_json_lines(schema)], head=head,
+                  schema=line_objects(schema), head=head,
                   head_lr_multiplier=args.get("head_lr_multiplier", args.get("crf_lr_multiplier")),
                   threshold=args.get("threshold", 0.5), max_span_len=args.get("max_span_len", 32),
                   max_spans=args.get("max_spans", 256), max_triggers=args.get("max_triggers", 64),
@@ -125,17 +125,9 @@ def threshold_grid(config):
     return [{"threshold": t} for t in THRESHOLD_GRID] if HEADS[config.head].thresholded else []
 
 
-def read_units(path):
-    """What k-fold keeps together, as the file holds it: its sentences' lines."""
-    return [obj for _, obj in read_json_lines(path)]
-
-
-def write_units(path, units):
-    write_json_lines(path, units)
-
-
-def inputs(sentences):
-    return [s["text"] for s in sentences]
+read_units = line_objects  # what k-fold keeps together: the file's sentences, as written
+write_units = write_json_lines
+inputs = texts
 
 
 def to_submission(sentences, predicted):

@@ -2,7 +2,7 @@
 import os
 from dataclasses import dataclass, field
 
-from common.data import read_json_lines
+from common.data import line_objects, read_json_lines, texts
 from common.files import write_json_lines
 from common.track import Prepared, TrackConfig, common_config
 from relation_extraction import duie
@@ -71,7 +71,7 @@ def prepare(args, files, tokenizer, bert_files):
     from common.training import progress
     from relation_extraction import spo
 
-    schema_lines = [obj for _, obj in read_json_lines(files["schema"])]
+    schema_lines = line_objects(files["schema"])
     schema = duie.parse_schema(read_json_lines(files["schema"]), files["schema"])
     labels = spo.Labels.from_schema(schema)
     train = duie.load(files["train"], schema)
@@ -120,7 +120,7 @@ def legacy_config(args, model_dir):
     schema = os.path.join(model_dir, "schema.json")
     return Config(maxlen=args["maxlen"], stride=args.get("stride"), word_level=args.get("word_level", False),
                   do_lower_case=args.get("do_lower_case", True), recompute=args.get("recompute") or False,
-                  schema=[obj for _, obj in read_json_lines(schema)],
+                  schema=line_objects(schema),
                   condition_on=args.get("condition_on", "pre-norm"),
                   head_lr_multiplier=args.get("head_lr_multiplier", 1.0),
                   subject_threshold=args.get("threshold", DEFAULT.subject_threshold),
@@ -139,17 +139,9 @@ def threshold_grid(config):
     return [{"subject_threshold": s, "object_threshold": o} for s in THRESHOLD_GRID for o in THRESHOLD_GRID]
 
 
-def read_units(path):
-    """What k-fold keeps together, as the file holds it: its sentences' lines."""
-    return [obj for _, obj in read_json_lines(path)]
-
-
-def write_units(path, units):
-    write_json_lines(path, units)
-
-
-def inputs(sentences):
-    return [s["text"] for s in sentences]
+read_units = line_objects  # what k-fold keeps together: the file's sentences, as written
+write_units = write_json_lines
+inputs = texts
 
 
 def to_submission(sentences, spo_lists):

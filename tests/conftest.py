@@ -76,9 +76,9 @@ def tiny_bert_dir(sample_dir, hard_dir, shared_root):
 
 
 # the models the test files share, trained once per session: (track, epochs, train.py options)
-MODELS = {"relation_extraction": ("relation_extraction", 10),
+MODELS = {"relation_extraction": ("relation_extraction", 8),
           "event_extraction": ("event_extraction", 2, "--precision", "bf16"),
-          "reading_comprehension": ("reading_comprehension", 2)}
+          "reading_comprehension": ("reading_comprehension", 1)}
 
 
 @pytest.fixture(scope="session")

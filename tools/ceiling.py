@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from common.data import DataError, read_json_lines
+from common.data import DataError, line_objects
 from tools.tracks import NAMES, track
 
 
@@ -27,7 +27,7 @@ def ceiling(name, data_path, vocab_path, maxlen, stride=None, schema_path=None, 
     settings = {"maxlen": maxlen, "stride": stride, "word_level": word_level}
     fields = {f.name for f in dataclasses.fields(t.Config)}
     if "schema" in fields:
-        settings["schema"] = [obj for _, obj in read_json_lines(schema_path)]
+        settings["schema"] = line_objects(schema_path)
     if head is not None:
         if "head" not in fields:
             raise DataError(f"{name} has no --head")

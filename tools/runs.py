@@ -52,13 +52,35 @@ def best_dev(model_dir):
     return best, tuning.get("dev_f1")
 
 
-def ensemble_rows(name, model_dirs, path, batch_size=32, precision="auto"):
-    """(gold items, submission rows) of the ensemble of `model_dirs` on the data file `path`."""
+def ensemble_rows(name, model_dirs, path, batch_size=32, precision="auto", predictor=None):
+    """(gold items, submission rows) of the ensemble of `model_dirs` (or of `predictor`) on the data file `path`."""
     from common.track import load_predictor
     from common.training import progress
     from tools.tracks import track
 
     t = track(name)
     items = t.load(path, report=False, require_items=True)
-    predictor = load_predictor(t, model_dirs, batch_size, precision)
+    predictor = predictor or load_predictor(t, model_dirs, batch_size, precision)
     return items, t.to_submission(items, predictor.predict(t.inputs(items), progress))
+
+
+def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
+    """(the ensemble's Predictor, dev gold, dev rows, tuning): where the track has thresholds they are chosen for
+    the ensemble itself on `dev` (one pass, the official metric; its members' thresholds were each chosen for
+    one model alone, and averaged is where the search starts); tuning as common.track.tune_thresholds gives
+    it, or None."""
+    import dataclasses
+
+    from common.model_dir import load_model_dir
+    from common.track import load_predictor, tune_thresholds
+    from common.training import progress
+    from tools.tracks import track
+
+    t = track(name)
+    predictor = load_predictor(t, model_dirs, batch_size, precision)
+    items = t.load(dev, report=False, require_items=True)
+    tuning = None
+    if getattr(predictor, "thresholds", None):
+        config = dataclasses.replace(load_model_dir(model_dirs[0], t)[1], **predictor.thresholds)
+        _, tuning = tune_thresholds(t, predictor, config, items, progress)
+    return predictor, items, t.to_submission(items, predictor.predict(t.inputs(items), progress)), tuning

@@ -1,6 +1,6 @@
 # make relation_extraction | event_extraction | reading_comprehension  (train, score dev, predict, validate)
 # make test | test-fast                                                 (the test suite; without training)
-# make bench | bench-recompute | bench-learning                         (benchmarks)
+# make bench | bench-recompute | bench-learning [REAL_DIR=...]          (benchmarks)
 # Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN,
 #            LEARNING_RATE, RECOMPUTE=1, PRECISION, STRATEGY, TRAIN_ARGS (more train.py arguments),
 #            SEEDS=N (N seeds, one submission from their ensemble), FOLDS=K (k-fold, tools.kfold);
@@ -61,8 +61,9 @@ bench: install
 bench-recompute: install
 	$(PYTHON) -m benchmarks recompute
 
+# REAL_DIR: real LIC data in the official layout (python -m benchmarks learning --help), measured too
 bench-learning: install
-	$(PYTHON) -m benchmarks learning
+	$(PYTHON) -m benchmarks learning $(if $(REAL_DIR),--sets yardstick hard real --real-dir "$(REAL_DIR)")
 
 clean:
 	rm -rf outputs .pytest_cache

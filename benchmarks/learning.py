@@ -26,7 +26,7 @@ Regimes: random (the random BERT at learning rate 1e-3: everything learns from s
 comprehension 32 / 256), 6 epochs.
 
 Every run is the track's own train.py, then predict.py on the held-out test file, scored with the
-official metric. Runs already done with the same code (their record on disk) are reused, so an
+official metric. Runs already done with the same code and arguments (their record on disk) are reused, so an
 interrupted benchmark continues where it stopped; --report-only trains nothing and tables the recorded
 runs. The pretrained regime and the hard set run the variants of FEW_VARIANTS unless --variants names
 others; the hard set runs one seed (--hard-seeds).
@@ -71,7 +71,7 @@ VARIANTS = {
         "sampled-subject": ["--subjects", "sample"],
         "thresholds-fixed": ["--thresholds", "fixed"],
         "head-lr-x1": ["--head-lr-multiplier", "1"],
-        "ema": ["--ema", "0.99"],
+        "ema": ["--ema", "0.95"],
         "fgm": ["--adversarial", "fgm"],
     },
     "event_extraction": {
@@ -85,7 +85,7 @@ VARIANTS = {
         "constant": ["--schedule", "constant"],
         "warmup-linear": ["--schedule", "warmup-linear"],
         "no-clip": ["--clip-norm", "0"],
-        "ema": ["--ema", "0.99"],
+        "ema": ["--ema", "0.95"],
         "fgm": ["--adversarial", "fgm"],
     },
     "reading_comprehension": {
@@ -97,7 +97,7 @@ VARIANTS = {
         "head-lr-x1": ["--head-lr-multiplier", "1"],
         "maxlen-512": ["--maxlen", "512"],
         "first-window": ["--windows", "first"],
-        "ema": ["--ema", "0.99"],
+        "ema": ["--ema", "0.95"],
         "fgm": ["--adversarial", "fgm"],
     },
 }
@@ -194,7 +194,7 @@ def run_one(track, data_dir, bert_dir, out_dir, settings, extra, seed, epochs, t
     if os.path.isfile(record_path):
         with open(record_path, encoding="utf-8") as f:
             record = json.load(f)
-        if record.get("code") == fingerprint and record.get("epochs") == epochs:
+        if record.get("code") == fingerprint and record.get("epochs") == epochs and record.get("args") == extra:
             return record
     if report_only:
         return None

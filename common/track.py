@@ -123,10 +123,10 @@ def train_main(track, description):
         from common.model_dir import load_weights, update_config
 
         load_weights(model, args.output_dir)
-        config, tuning = tune_thresholds(track, predictor, data.config, data.dev, progress)
+        config, tuning, rows = tune_thresholds(track, predictor, data.config, data.dev, progress)
         if tuning:
             update_config(args.output_dir, config, tuning)
-            last["rows"] = track.to_submission(data.dev, predictor.predict(inputs, progress))
+            last["rows"] = rows
             save_dev_predictions(None)
             print(f"thresholds chosen on dev: {tuning['setting']}: dev f1 {tuning['dev_f1']:.4f} (at "
                   f"{tuning['fixed']}: {tuning['fixed_dev_f1']:.4f}); saved in the model directory")
@@ -149,21 +149,23 @@ def choose_thresholds(grid, scores, current):
 
 
 def tune_thresholds(track, predictor, config, items, progress=lambda x, **k: x):
-    """(config, tuning): the config with the threshold setting of track.threshold_grid that scores best on
+    """(config, tuning, rows): the config with the threshold setting of track.threshold_grid that scores best on
     `items` (the dev set), all settings decoded from one pass of the model; predictor.thresholds set to it.
-    tuning: {"setting", "dev_f1", "fixed", "fixed_dev_f1"}, or None for a track or head without thresholds."""
+    tuning: {"setting", "dev_f1", "fixed", "fixed_dev_f1"}; rows: the submission rows at that setting. Both
+    None for a track or head without thresholds."""
     grid = track.threshold_grid(config) if hasattr(track, "threshold_grid") else []
     if not grid:
-        return config, None
+        return config, None, None
     current = {k: getattr(config, k) for k in grid[0]}
     grid = grid + ([current] if current not in grid else [])
     predictions = predictor.predict(track.inputs(items), progress, settings=grid)
-    scores = [track.score(items, track.to_submission(items, p))["f1"] for p in predictions]
+    rows = [track.to_submission(items, p) for p in predictions]
+    scores = [track.score(items, r)["f1"] for r in rows]
     best = choose_thresholds(grid, scores, current)
     predictor.thresholds = grid[best]
     tuning = {"setting": grid[best], "dev_f1": scores[best], "fixed": current,
               "fixed_dev_f1": scores[grid.index(current)]}
-    return dataclasses.replace(config, **grid[best]), tuning
+    return dataclasses.replace(config, **grid[best]), tuning, rows[best]
 
 
 def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unfinished=False, weights=None):

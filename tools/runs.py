@@ -79,8 +79,10 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
     t = track(name)
     predictor = load_predictor(t, model_dirs, batch_size, precision)
     items = t.load(dev, report=False, require_items=True)
-    tuning = None
+    tuning = rows = None
     if getattr(predictor, "thresholds", None):
         config = dataclasses.replace(load_model_dir(model_dirs[0], t)[1], **predictor.thresholds)
-        _, tuning = tune_thresholds(t, predictor, config, items, progress)
-    return predictor, items, t.to_submission(items, predictor.predict(t.inputs(items), progress)), tuning
+        _, tuning, rows = tune_thresholds(t, predictor, config, items, progress)
+    if rows is None:
+        rows = t.to_submission(items, predictor.predict(t.inputs(items), progress))
+    return predictor, items, rows, tuning

@@ -74,7 +74,9 @@ def test_report_of_the_model_directory(model_dir):
     check_model_dir_report(model_dir, "relation_extraction")
 
 
-def test_thresholds_chosen_on_dev_are_saved_and_used(model_dir):
+def test_thresholds_chosen_on_dev_are_saved_and_used(model_dir, sample_dir):
+    from tools.validate import score
+
     doc = json.load(open(model_dir / "config.json"))
     tuning, config = doc["thresholds"], doc["config"]
     assert {k: config[k] for k in tuning["setting"]} == tuning["setting"]  # what predict.py reads
@@ -82,3 +84,6 @@ def test_thresholds_chosen_on_dev_are_saved_and_used(model_dir):
     # the one-pass decoding of every setting gives the fixed setting's dev score the epoch's own scoring gave
     best = max(json.loads(line)["dev_f1"] for line in open(model_dir / "metrics.jsonl"))
     assert tuning["fixed_dev_f1"] == best
+    # the dev predictions kept are those at the chosen setting
+    dev = sample_dir / "relation_extraction" / "dev_data.json"
+    assert score("relation_extraction", str(dev), str(model_dir / "dev_predictions.zip"))["f1"] == tuning["dev_f1"]

@@ -71,7 +71,7 @@ VARIANTS = {
         "sampled-subject": ["--subjects", "sample"],
         "thresholds-fixed": ["--thresholds", "fixed"],
         "head-lr-x1": ["--head-lr-multiplier", "1"],
-        "ema": ["--ema", "0.95"],
+        "no-ema": ["--ema", "0"],
         "fgm": ["--adversarial", "fgm"],
     },
     "event_extraction": {
@@ -85,7 +85,7 @@ VARIANTS = {
         "constant": ["--schedule", "constant"],
         "warmup-linear": ["--schedule", "warmup-linear"],
         "no-clip": ["--clip-norm", "0"],
-        "ema": ["--ema", "0.95"],
+        "no-ema": ["--ema", "0"],
         "fgm": ["--adversarial", "fgm"],
     },
     "reading_comprehension": {

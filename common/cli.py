@@ -47,9 +47,9 @@ def train_parser(description, track):
     recipe.add_argument("--warmup", type=float, default=0.1, help="share of steps with linear warm-up")
     recipe.add_argument("--clip-norm", type=float, default=1.0, help="global gradient-norm clipping (0: off)")
     recipe.add_argument("--seed", type=int, default=42)
-    recipe.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
-                        help="keep an exponential moving average of the weights (e.g. 0.999): dev is scored and the "
-                             "best epoch saved with it (0: off)")
+    recipe.add_argument("--ema", type=float, default=defaults["ema"], metavar="DECAY",
+                        help="keep an exponential moving average of the weights, over about 1 / (1 - DECAY) steps: "
+                             "dev is scored and the best epoch saved with it (0: off; default %(default)g)")
     recipe.add_argument("--adversarial", choices=["fgm"], default=None,
                         help="fgm: a second pass per step with the token embeddings perturbed along their gradient, "
                              "both passes' gradients applied")

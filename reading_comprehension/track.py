@@ -6,7 +6,8 @@ from reading_comprehension import dureader
 
 NAME = "reading_comprehension"
 FILES = dureader.FILES
-DEFAULTS = {"epochs": 3, "batch_size": 16, "maxlen": 256, "learning_rate": 3e-5, "schedule": "warmup-constant"}
+DEFAULTS = {"epochs": 3, "batch_size": 16, "maxlen": 256, "learning_rate": 3e-5, "schedule": "warmup-constant",
+            "ema": 0.0}
 RESUME_KEYS = ("max_question_len", "negative_share", "windows")
 ENSEMBLE_KEYS = ("max_question_len", "windows")
 SUBMISSION = "submission.json"

@@ -17,10 +17,14 @@ def recipe(small_sample, tiny_bert_dir, epochs=2):
             "--batch-size", "8", "--maxlen", "64", "--learning-rate", "2e-3", "--precision", "fp32"]
 
 
+SHORT_RUN = ["--ema", "0"]  # 24-36 steps: fewer than the default weight average (0.95) reaches back
+
+
 @pytest.mark.trains
 def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample, tiny_bert_dir, tmp_path):
     full = tmp_path / "full"
-    result = run("-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--seeds", "2", "--out", str(full))
+    result = run("-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--train-args", " ".join(SHORT_RUN), "--seeds", "2",
+                 "--out", str(full))
     assert result.returncode == 0, result.stderr[-3000:]
     seeds = json.load(open(full / "seeds.json"))
     assert len(seeds["members"]) == 2 and 0.3 <= seeds["ensemble_dev_f1"] <= 1
@@ -29,7 +33,8 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
     # killed between the members: the first finished, the second never started
     resumed = tmp_path / "resumed"
     shutil.copytree(full / "seed-42", resumed / "seed-42")
-    result = run("-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--seeds", "2", "--out", str(resumed))
+    result = run("-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--train-args", " ".join(SHORT_RUN), "--seeds", "2",
+                 "--out", str(resumed))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "seed-42: finished, kept" in result.stdout
     assert (resumed / "submission.json").read_bytes() == (full / "submission.json").read_bytes()
@@ -38,7 +43,7 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
 @pytest.mark.trains
 def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample, tiny_bert_dir, tmp_path):
     out = tmp_path / "kfold"
-    args = ["-m", "tools.kfold", TRACK, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir, 3)]
+    args = ["-m", "tools.kfold", TRACK, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir, 3), *SHORT_RUN]
     first = run(*args, "--fold", "0")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "folds 1 not finished yet" in first.stdout and not (out / "kfold.json").exists()

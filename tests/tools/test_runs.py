@@ -23,8 +23,8 @@ SHORT_RUN = ["--ema", "0"]  # 24-36 steps: fewer than the default weight average
 @pytest.mark.trains
 def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample, tiny_bert_dir, tmp_path):
     full = tmp_path / "full"
-    result = run("-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--train-args", " ".join(SHORT_RUN), "--seeds", "2",
-                 "--out", str(full))
+    args = ["-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--train-args", " ".join(SHORT_RUN), "--seeds", "2"]
+    result = run(*args, "--out", str(full))
     assert result.returncode == 0, result.stderr[-3000:]
     seeds = json.load(open(full / "seeds.json"))
     assert len(seeds["members"]) == 2 and 0.3 <= seeds["ensemble_dev_f1"] <= 1
@@ -33,8 +33,7 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
     # killed between the members: the first finished, the second never started
     resumed = tmp_path / "resumed"
     shutil.copytree(full / "seed-42", resumed / "seed-42")
-    result = run("-m", "pipeline", TRACK, *recipe(small_sample, tiny_bert_dir), "--train-args", " ".join(SHORT_RUN), "--seeds", "2",
-                 "--out", str(resumed))
+    result = run(*args, "--out", str(resumed))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "seed-42: finished, kept" in result.stdout
     assert (resumed / "submission.json").read_bytes() == (full / "submission.json").read_bytes()

@@ -3,6 +3,7 @@ default recipe and of one-change variants, on two sets, in two regimes.
 
     python -m benchmarks learning [--sets yardstick hard real] [--real-dir DIR] [--regimes random pretrained]
                                   [--tracks ...] [--variants NAME ...] [--seeds 42 43] [--hard-seeds 42] [--epochs 6]
+                                  [--train-args "..."]
 
 Sets:
   yardstick  synthetic/yardstick (a copy of the project's calibrated learning set): LIC-format data (the
@@ -37,6 +38,7 @@ import glob
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -134,8 +136,9 @@ def reference(results_path):
     return found
 
 
-def prepare_hard(out, pretrain_steps, log=print):
-    """The hard data, a tiny BERT of its vocabulary and its pretrained copy, made once under `out`."""
+def prepare_hard(out, pretrain_steps, regimes=tuple(REGIMES), log=print):
+    """The hard data, a tiny BERT of its vocabulary and (for the pretrained regime) its pretrained copy, made once
+    under `out`."""
     from synthetic.hard_data import write_hard_data
     from synthetic.pretrain import pretrain
     from synthetic.sample_data import write_sample_data
@@ -153,7 +156,7 @@ def prepare_hard(out, pretrain_steps, log=print):
         texts = texts_of_files(sorted(glob.glob(os.path.join(data, "*", "*.json"))
                                       + glob.glob(os.path.join(corpus, "**", "*.json"), recursive=True)))
         write_tiny_bert(random_bert, texts)
-    if not os.path.isfile(os.path.join(pretrained_bert, "bert_model.ckpt.index")):
+    if "pretrained" in regimes and not os.path.isfile(os.path.join(pretrained_bert, "bert_model.ckpt.index")):
         texts = [t for t in texts_of_files(sorted(glob.glob(os.path.join(corpus, "*", "train*.json"))))
                  if len(t) >= 8]
         log(f"pretraining the tiny BERT ({pretrain_steps} steps of masked LM on {len(texts)} texts)")
@@ -307,6 +310,9 @@ def main(argv=None):
     p.add_argument("--seeds", nargs="+", type=int, default=[42, 43])
     p.add_argument("--hard-seeds", nargs="+", type=int, default=[42],
                    help="seeds on the hard set (its runs take 3-15 minutes each on 2 cores)")
+    p.add_argument("--train-args", default="",
+                   help="train.py arguments added to every variant's, e.g. \"--ema 0\" to compare heads without the "
+                        "weight average (use another --out: a run is reused only with the same arguments)")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--pretrain-steps", type=int, default=1500, help="masked-LM steps of the hard set's BERT")
     p.add_argument("--timeout", type=int, default=14400, help="seconds one train.py may take")
@@ -321,7 +327,8 @@ def main(argv=None):
     recorded, runs = {}, []
     for set_name in args.sets:
         if set_name == "hard":
-            (data, berts), recorded[set_name] = prepare_hard(os.path.join(work, "hard"), args.pretrain_steps), {}
+            (data, berts), recorded[set_name] = prepare_hard(os.path.join(work, "hard"), args.pretrain_steps,
+                                                                args.regimes), {}
         else:
             data, berts, recorded[set_name] = lic_layout(YARDSTICK if set_name == "yardstick" else args.real_dir)
         for regime in args.regimes:
@@ -341,7 +348,8 @@ def main(argv=None):
                         out_dir = os.path.join(work, "runs", set_name, regime, track, f"{variant}-s{seed}")
                         print(f"[{set_name}, {regime}] {track} {variant} seed {seed}", flush=True)
                         settings = dict(SETTINGS[track], learning_rate=REGIMES[regime]["learning_rate"])
-                        record = run_one(track, data[track], berts[regime], out_dir, settings, extra, seed,
+                        record = run_one(track, data[track], berts[regime], out_dir, settings,
+                                         extra + shlex.split(args.train_args), seed,
                                          args.epochs, args.timeout, args.report_only)
                         if record is None:
                             print("  not run")

@@ -135,14 +135,16 @@ def class_crf_nll(emissions, tags, mask, trans):
     return tf.cast(log_z - point - pairs, tf.float32)
 
 
-def argument_loss(tags, emissions, has_trigger, row_classes, mask, transitions):
-    """Per token of the rows with a trigger: each row's summed class NLLs (over the classes it trains)."""
+def argument_loss(tags, emissions, has_trigger, row_classes, mask, transitions, per="token"):
+    """Each row's summed class NLLs (over the classes it trains), per token ("token") or per row ("row") of the
+    rows with a trigger."""
     from common.env import tf
     from common.losses import global_sum
 
     nll = tf.reduce_sum(class_crf_nll(emissions, tags, mask > 0, transitions.trans) * row_classes, -1)
     nll = nll * has_trigger[:, 0]
-    return tf.reduce_sum(nll) / tf.maximum(global_sum(tf.reduce_sum(mask * has_trigger)), 1.0)
+    count = mask * has_trigger if per == "token" else has_trigger
+    return tf.reduce_sum(nll) / tf.maximum(global_sum(tf.reduce_sum(count)), 1.0)
 
 
 def trigger_events(emissions, length, transitions, classes, types, cap=None):

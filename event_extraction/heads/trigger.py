@@ -8,6 +8,10 @@ one positive among thousands of candidates still weighs as much as all the negat
 scores of real triggers cross 0 (the decision) early in training. The per-token sigmoid pointers it
 replaced (`--head pointer`) weigh each positive once against every negative token; on real news text
 they rarely reached 0.5 (README, event extraction: trigger recall before and after).
+
+The argument stage's loss is taken per row, as the trigger loss is. Per token (as the pointer head's
+per-token trigger loss has it) the arguments weighed about a row's length less than the triggers in the
+shared encoder, and each found trigger's arguments came out less precise (README: hard set 0.617 -> 0.731).
 """
 import numpy as np
 
@@ -86,7 +90,7 @@ class TriggerHead:
             mask = tf.cast(tf.not_equal(ids, 0), tf.float32)
             t_loss = global_mean(span.span_loss(shared, start, end, span.valid_spans(s_ok, e_ok, max_trigger_len),
                                                 t_labels))  # per row
-            return t_loss + arguments.argument_loss(tags, e, has, trained, mask, transitions)
+            return t_loss + arguments.argument_loss(tags, e, has, trained, mask, transitions, per="row")
 
         total = keras.layers.Lambda(loss, dtype="float32", name="loss")(
             [token_ids] + factors + [labels, start_ok, end_ok, argument_tags, emissions, has_trigger, row_classes])

@@ -1,6 +1,7 @@
 """DuEE classes, the encodings of the heads and their decoders, the span loss, the per-class CRF, Viterbi."""
 import itertools
 import os
+import types
 
 import numpy as np
 import pytest
@@ -161,6 +162,27 @@ def test_class_crf_likelihood_and_decoding_equal_brute_force():
             found, _ = decode_class_crf(emissions[k, :n], n - 2, trans, [cls])
             expected = [(cls, f + 1, l + 1) for _, f, l in tag_spans(best[1:n - 1])]
             assert found == expected
+
+
+def test_argument_loss_per_row_weighs_every_trigger_row_alike_however_long():
+    """The trigger head takes its argument loss per row, as its trigger loss; per token (the pointer head's) a row
+    counts by its length. Rows without a trigger count in neither."""
+    from common.env import tf
+
+    rng = np.random.default_rng(5)
+    b, t, c = 3, 6, 2
+    emissions = tf.constant(rng.normal(size=(b, t, c, 3)).astype("float32"))
+    tags = np.zeros((b, t, c), "int32")
+    tags[0, 2, 0], tags[1, 1, 1] = 1, 1
+    mask = tf.constant((np.arange(t)[None] < np.array([6, 3, 4])[:, None]).astype("float32"))
+    has_trigger = tf.constant([[1.0], [1.0], [0.0]])
+    row_classes = tf.ones((b, c))
+    transitions = types.SimpleNamespace(trans=tf.constant(rng.normal(size=(c, 3, 3)).astype("float32")))
+    nll = arguments.class_crf_nll(emissions, tf.constant(tags), mask > 0, transitions.trans).numpy().sum(-1)
+    loss = {per: float(arguments.argument_loss(tf.constant(tags), emissions, has_trigger, row_classes, mask,
+                                               transitions, per=per)) for per in ("row", "token")}
+    assert loss["row"] == pytest.approx((nll[0] + nll[1]) / 2, rel=1e-5)
+    assert loss["token"] == pytest.approx((nll[0] + nll[1]) / (6 + 3), rel=1e-5)
 
 
 def test_span_loss_equals_the_dense_multilabel_cross_entropy():

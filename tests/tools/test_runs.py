@@ -17,7 +17,7 @@ def recipe(small_sample, tiny_bert_dir, epochs=2):
             "--batch-size", "8", "--maxlen", "64", "--learning-rate", "2e-3", "--precision", "fp32"]
 
 
-SHORT_RUN = ["--ema", "0"]  # 24-36 steps: fewer than the default weight average (0.95) reaches back
+SHORT_RUN = ["--ema", "0"]  # 24-48 steps: the default weight average (0.95, ~20 steps) would lag a run this short
 
 
 @pytest.mark.trains
@@ -42,7 +42,7 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
 @pytest.mark.trains
 def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample, tiny_bert_dir, tmp_path):
     out = tmp_path / "kfold"
-    args = ["-m", "tools.kfold", TRACK, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir, 3), *SHORT_RUN]
+    args = ["-m", "tools.kfold", TRACK, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir, 6), *SHORT_RUN]
     first = run(*args, "--fold", "0")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "folds 1 not finished yet" in first.stdout and not (out / "kfold.json").exists()

@@ -358,6 +358,12 @@ ROLE_KINDS = [("时间", "time"), ("罢工人员", "workers"), ("拘捕者", "ag
               ("方", "party"), ("胜者", "team"), ("败者", "team"), ("冠军", "team"), ("坍塌主体", "building"),
               ("袭击对象", "building")]
 
+
+def role_kind(role):
+    """The entity kind of a DuEE role: that of the first ROLE_KINDS pattern its name contains, else a person."""
+    return next((k for pattern, k in ROLE_KINDS if pattern in role), "person")
+
+
 # one clause per event type: the trigger word written out, roles as {role}; a role left out of a
 # clause is simply not mentioned (as in the official data, where most events lack some roles)
 EE_TEMPLATES = {
@@ -585,7 +591,7 @@ class DueeSentenceMaker:
 
     def value(self, role):
         p, r = self.pools, self.pools.rng
-        kind = next((k for pattern, k in ROLE_KINDS if pattern in role), "person")
+        kind = role_kind(role)
         if kind == "party":  # 发布方, 收购方, 点赞方...: people or companies
             kind = "company" if r.random() < 0.6 else "person"
         makers = {
@@ -608,8 +614,7 @@ class DueeSentenceMaker:
         no actor before its trigger (its first person, group or thing, else its place)."""
         own = EE_TEMPLATES[event_type][0]
         before, word, after = re.match(r"(.*?)\[([^\]]+)\](.*)", own).groups()
-        kinds = {role: next((k for pattern, k in ROLE_KINDS if pattern in role), "person")
-                 for role in re.findall(r"\{([^}]+)\}", before)}
+        kinds = {role: role_kind(role) for role in re.findall(r"\{([^}]+)\}", before)}
         actors = ([role for role, kind in kinds.items() if kind not in VALUE_KINDS | {"place", "league"}]
                   or [role for role, kind in kinds.items() if kind == "place"])
         if not actors:
@@ -618,8 +623,8 @@ class DueeSentenceMaker:
         r = self.pools.rng
         opening = r.choice(EE_FRAME_OPENINGS)
         verb = r.choice([v for v in EE_FRAME_VERBS if "{时间}" not in v or "{时间}" not in opening])
-        return (opening + "{" + actors[0] + "}" + verb + f"[{word}]" + ("{" + acted_on.group(1) + "}" if acted_on else "")
-                + r.choice(EE_FRAME_ENDINGS))
+        acted_on = "{" + acted_on.group(1) + "}" if acted_on else ""
+        return opening + "{" + actors[0] + "}" + verb + f"[{word}]" + acted_on + r.choice(EE_FRAME_ENDINGS)
 
     def single(self, event_type):
         """(clause, [event]) of one event; values of roles that the clause does not mention are dropped."""

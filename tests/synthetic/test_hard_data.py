@@ -64,7 +64,7 @@ def test_hard_event_triggers_vary_and_some_test_triggers_are_unseen(hard_dir):
 def test_the_words_before_a_hard_event_trigger_do_not_give_its_type_away(hard_dir):
     """Real news tells an event type in many contexts: the two characters before a trigger name the type of a
     dev event (by the type they most often precede in training) 6% of the time on real DuEE lines. With one
-    clause template per type, the hard set's did so 61% of the time; its shared frames bring that under half."""
+    clause template per type, the hard set's did so about 60% of the time; its shared frames bring that under half."""
     def contexts(name):
         for line in open(hard_dir / "event_extraction" / name, encoding="utf-8"):
             row = json.loads(line)

@@ -100,7 +100,8 @@ VARIANTS = {
         "maxlen-512": ["--maxlen", "512"],
         "first-window": ["--windows", "first"],
         "ema": ["--ema", "0.95"],
-        "fgm": ["--adversarial", "fgm"],
+        "no-fgm": ["--adversarial", "none"],
+        "fgm-1": ["--adv-epsilon", "1"],
     },
 }
 FEW_VARIANTS = {"relation_extraction": ["default", "warmup-linear", "no-clip"],

@@ -11,6 +11,14 @@ from common.options import (PRECISIONS, SCHEDULES, STRATEGIES, CheckpointError, 
                             StrategyError, TrainingError)
 
 
+def adversarial_kind(value):
+    """--adversarial: "none" is None, as config.json recorded a run without it before "none" existed (such
+    runs resume)."""
+    if value not in ("none", "fgm"):
+        raise argparse.ArgumentTypeError(f"choose from none, fgm (not {value!r})")
+    return None if value == "none" else value
+
+
 def train_parser(description, track):
     """The options every train.py has; the track's DEFAULTS set its epochs, batch size, maxlen, learning rate,
     schedule, and its FILES the data files it reads."""
@@ -50,10 +58,13 @@ def train_parser(description, track):
     recipe.add_argument("--ema", type=float, default=defaults["ema"], metavar="DECAY",
                         help="keep an exponential moving average of the weights, over about 1 / (1 - DECAY) steps: "
                              "dev is scored and the best epoch saved with it (0: off; default %(default)g)")
-    recipe.add_argument("--adversarial", choices=["fgm"], default=None,
+    recipe.add_argument("--adversarial", type=adversarial_kind, metavar="{none,fgm}",
+                        default=defaults.get("adversarial"),
                         help="fgm: a second pass per step with the token embeddings perturbed along their gradient, "
-                             "both passes' gradients applied")
-    recipe.add_argument("--adv-epsilon", type=float, default=1.0, help="the perturbation's norm (--adversarial)")
+                             "both passes' gradients applied (about twice the step time); none: off (default "
+                             f"{defaults.get('adversarial') or 'none'})")
+    recipe.add_argument("--adv-epsilon", type=float, default=defaults.get("adv_epsilon", 1.0),
+                        help="the perturbation's norm (--adversarial; default %(default)g)")
     if hasattr(track, "threshold_grid"):
         recipe.add_argument("--thresholds", choices=["dev", "fixed"], default="dev",
                             help="dev: after training, choose the decoding thresholds that score best on dev (one "

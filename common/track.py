@@ -5,7 +5,8 @@ reading_comprehension/track.py) with these parts; the drivers here and the tools
 tracks (tools/: validate, report, ceiling, kfold) use nothing else:
 
   NAME, FILES       its name, and {role: [official file names]} (train, dev, test, maybe schema)
-  DEFAULTS          the recipe's defaults (epochs, batch_size, maxlen, learning_rate, schedule, ema)
+  DEFAULTS          the recipe's defaults (epochs, batch_size, maxlen, learning_rate, schedule, ema; optionally
+                    adversarial, adv_epsilon)
   RESUME_KEYS       its options a --resume must keep (they shape the model or the data)
   ENSEMBLE_KEYS     its Config fields the models of one ensemble must share (schema, head, ...)
   SUBMISSION        the submission's file name; DEV_PREDICTIONS: the dev predictions' file name

@@ -6,8 +6,10 @@ from reading_comprehension import dureader
 
 NAME = "reading_comprehension"
 FILES = dureader.FILES
+# --adversarial fgm at epsilon 0.3 won each of the 4 sets and regimes measured (README, weight averaging and
+# adversarial training); at 1.0 it cost the pretrained ones
 DEFAULTS = {"epochs": 3, "batch_size": 16, "maxlen": 256, "learning_rate": 3e-5, "schedule": "warmup-constant",
-            "ema": 0.0}
+            "ema": 0.0, "adversarial": "fgm", "adv_epsilon": 0.3}
 RESUME_KEYS = ("max_question_len", "negative_share", "windows")
 ENSEMBLE_KEYS = ("max_question_len", "windows")
 SUBMISSION = "submission.json"

@@ -1,0 +1,28 @@
+"""The options every train.py shares take their defaults from the track's DEFAULTS."""
+import pytest
+
+from common.track import track_args
+from tools.tracks import track
+
+
+@pytest.mark.parametrize("name, adversarial, epsilon", [("relation_extraction", None, 1.0),
+                                                        ("event_extraction", None, 1.0),
+                                                        ("reading_comprehension", "fgm", 0.3)])
+def test_the_adversarial_defaults_are_each_tracks(name, adversarial, epsilon):
+    args = track_args(track(name))
+    assert (args.adversarial, args.adv_epsilon) == (adversarial, epsilon)
+
+
+def test_adversarial_none_is_recorded_as_a_run_without_it_was_and_a_wrong_value_is_refused(capsys):
+    from common import cli
+
+    t = track("reading_comprehension")
+    parser = cli.train_parser("", t)
+    t.add_arguments(parser)
+    required = ["--bert-dir", "b", "--output-dir", "o"]
+    # None, not "none": config.json of a run without FGM has held None, and a resume compares the two
+    assert parser.parse_args(required + ["--adversarial", "none"]).adversarial is None
+    assert parser.parse_args(required + ["--adversarial", "fgm"]).adversarial == "fgm"
+    with pytest.raises(SystemExit):
+        parser.parse_args(required + ["--adversarial", "pgd"])
+    assert "--adversarial: choose from none, fgm (not 'pgd')" in capsys.readouterr().err

@@ -74,7 +74,8 @@ VARIANTS = {
         "thresholds-fixed": ["--thresholds", "fixed"],
         "head-lr-x1": ["--head-lr-multiplier", "1"],
         "no-ema": ["--ema", "0"],
-        "fgm": ["--adversarial", "fgm"],
+        "no-fgm": ["--adversarial", "none"],
+        "fgm-1": ["--adv-epsilon", "1"],
     },
     "event_extraction": {
         "default": [],

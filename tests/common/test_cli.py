@@ -5,7 +5,7 @@ from common.track import track_args
 from tools.tracks import track
 
 
-@pytest.mark.parametrize("name, adversarial, epsilon", [("relation_extraction", None, 1.0),
+@pytest.mark.parametrize("name, adversarial, epsilon", [("relation_extraction", "fgm", 0.3),
                                                         ("event_extraction", None, 1.0),
                                                         ("reading_comprehension", "fgm", 0.3)])
 def test_the_adversarial_defaults_are_each_tracks(name, adversarial, epsilon):

@@ -11,9 +11,10 @@ from tests.conftest import run
 pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
 YARDSTICK = os.path.join(os.path.dirname(__file__), "..", "..", "synthetic", "yardstick")
-# (yardstick folder, batch size, maxlen, best dev F1 within 2 epochs). Measured here: RE 0.222, EE 0.893; the
-# 2020 design's recorded dev F1 after 2 of its 6 epochs: RE 0.0, EE 0.717
-FLOORS = {"relation_extraction": ("ie", 16, 256, 0.15), "event_extraction": ("ee", 32, 128, 0.80)}
+# (yardstick folder, batch size, maxlen, best dev F1 within 2 epochs). Measured here: RE 0.143 (0.222 before FGM,
+# which starts slower, became its default), EE 0.893; the 2020 design's recorded dev F1 after 2 of its 6 epochs:
+# RE 0.0, EE 0.717
+FLOORS = {"relation_extraction": ("ie", 16, 256, 0.10), "event_extraction": ("ee", 32, 128, 0.80)}
 
 
 def test_the_results_hold_the_reference_row():

@@ -76,7 +76,7 @@ def tiny_bert_dir(sample_dir, hard_dir, shared_root):
 
 
 # the models the test files share, trained once per session: (track, epochs, train.py options)
-MODELS = {"relation_extraction": ("relation_extraction", 8),
+MODELS = {"relation_extraction": ("relation_extraction", 6),
           "event_extraction": ("event_extraction", 2, "--precision", "bf16"),
           "reading_comprehension": ("reading_comprehension", 1)}
 

@@ -7,7 +7,8 @@ data of synthetic.sample_data and a tiny BERT of synthetic.tiny_bert, generated 
 first use under outputs/, with settings that let the tiny model learn in minutes.
 --seeds N trains N models (seeds 42, 43, ...; OUT/seed-S each, kept when finished and
 resumed when interrupted) and writes one submission from their ensemble, with each
-member's dev score and the ensemble's; --folds K runs tools.kfold instead.
+member's dev score and the ensemble's; OUT is then an ensemble directory (predict.py --model-dir OUT
+predicts as the submission was made); --folds K runs tools.kfold instead.
 """
 import argparse
 import glob
@@ -114,8 +115,9 @@ def main(argv=None):
 
 def train_seeds(name, out, n, arguments, first_seed=42):
     """Train n seeds (OUT/seed-S, each kept when finished, resumed when interrupted), then score their
-    ensemble on dev (its thresholds chosen there, where the track has any) beside each member's best dev; the
-    ensemble's Predictor."""
+    ensemble on dev (its thresholds chosen there, where the track has any) beside each member's best dev, and
+    save it (OUT/ensemble.json: predict.py --model-dir OUT predicts with it); the ensemble's Predictor."""
+    from common.model_dir import write_ensemble
     from tools.runs import best_dev, ensemble_on_dev, train_member
 
     members = [os.path.join(out, f"seed-{first_seed + k}") for k in range(n)]
@@ -125,6 +127,7 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     dev = find_data_files(t.FILES, arguments[arguments.index("--data-dir") + 1],
                           {"dev": _option(arguments, "--dev")}, need=("dev",))["dev"]
     predictor, gold, rows, tuning = ensemble_on_dev(name, members, dev)
+    write_ensemble(out, name, members, tuning and tuning["setting"], chosen_on=tuning and "dev")
     t.write_submission(os.path.join(out, t.DEV_PREDICTIONS), rows)
     summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": tuning}
     for member in members:

@@ -10,6 +10,11 @@ DIR/training.json: present while a run writes the directory (and after a run tha
 DIR/metrics.jsonl, DIR/resume/: the epochs' records and the last resume point;
 DIR/.lock: held by the run writing the directory, for as long as it runs (RunLock).
 
+An ensemble directory (pipeline.py --seeds, tools.kfold) holds its members' model directories and
+DIR/ensemble.json: {"track", "members": their paths relative to DIR, "weights" (null: equal),
+"thresholds": the setting the ensemble decodes at (null: its members' weighted mean), "chosen_on"};
+`predict.py --model-dir DIR` predicts with it as it was submitted.
+
 Every file is written atomically (common.files).
 """
 import atexit
@@ -31,11 +36,12 @@ CONFIG = "config.json"
 ARGS = "args.json"  # earlier versions' config
 MARKER = "training.json"
 RESUME = "resume"
+ENSEMBLE = "ensemble.json"
 METRICS = "metrics.jsonl"
 LOCK = ".lock"
 # what a run writes: --overwrite removes exactly these
 RUN_FILES = (WEIGHTS, CONFIG, ARGS, MARKER, METRICS, "schema.json", "bert_config.json", "vocab.txt",
-             "dev_predictions.json", "dev_predictions.zip", "tensorboard", RESUME, "report")
+             "dev_predictions.json", "dev_predictions.zip", "tensorboard", RESUME, "report", ENSEMBLE)
 # arguments a resumed run must share with the run it continues (they shape the model or the data), besides
 # the track's own RESUME_KEYS
 RESUME_KEYS = ("maxlen", "stride", "word_level", "seed", "batch_size", "learning_rate", "schedule", "ema", "adversarial",
@@ -117,7 +123,8 @@ def _pid_alive(pid):
 
 
 def holds_run(output_dir):
-    return any(os.path.exists(os.path.join(output_dir, name)) for name in (CONFIG, ARGS, WEIGHTS, MARKER, RESUME))
+    return any(os.path.exists(os.path.join(output_dir, name))
+               for name in (CONFIG, ARGS, WEIGHTS, MARKER, RESUME, ENSEMBLE))
 
 
 def read_record(model_dir):
@@ -198,6 +205,9 @@ def load_model_dir(model_dir, track, allow_unfinished=False):
     needed = ["bert_config.json", "vocab.txt", settings, WEIGHTS]
     missing = [n for n in needed if not os.path.isfile(os.path.join(model_dir, n))]
     marker = os.path.join(model_dir, MARKER)
+    if missing and os.path.isfile(os.path.join(model_dir, ENSEMBLE)):
+        raise ModelDirError(f"{model_dir}: an ensemble directory ({ENSEMBLE}), not one model; predict.py takes it, "
+                            "other tools take one of its members")
     if missing:
         hint = " (its training has not finished an epoch yet)" if os.path.exists(marker) else ""
         raise ModelDirError(f"{model_dir}: not a trained model directory (missing {', '.join(missing)}){hint}; "
@@ -224,6 +234,48 @@ def load_model_dir(model_dir, track, allow_unfinished=False):
     where = os.path.join(model_dir, settings)
     config = track.Config.from_dict(values, where) if values is not None else track.legacy_config(run, model_dir)
     return files, config
+
+
+def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None):
+    """DIR/ensemble.json: `members` (model directories, kept relative to DIR so that DIR can be moved whole)
+    make one ensemble, decoded at `thresholds` (None: the members' weighted mean)."""
+    write_json(os.path.join(directory, ENSEMBLE), {
+        "track": track_name, "members": [os.path.relpath(m, directory) for m in members], "weights": weights,
+        "thresholds": thresholds, "chosen_on": chosen_on})
+
+
+def read_ensemble(model_dir, track):
+    """None for a model directory; for an ensemble directory, its ensemble.json with the members' paths
+    resolved. A file naming another track, or no members, is a ModelDirError naming it."""
+    path = os.path.join(model_dir, ENSEMBLE)
+    if not os.path.isfile(path):
+        return None
+    doc = read_json(path, "ensemble")
+    if not isinstance(doc, dict):
+        raise ModelDirError(f"{path}: should hold a JSON object (track, members, weights, thresholds)")
+    members, weights = doc.get("members"), doc.get("weights")
+    if doc.get("track") != track.NAME:
+        raise ModelDirError(f"{path}: an ensemble of {doc.get('track')} models, not {track.NAME}; use "
+                            f"{doc.get('track')}/predict.py")
+    if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+        raise ModelDirError(f"{path}: \"members\" should be a non-empty list of model directories")
+    if weights is not None and not (isinstance(weights, list) and len(weights) == len(members) and all(
+            isinstance(w, (int, float)) and w >= 0 for w in weights) and sum(weights) > 0):
+        raise ModelDirError(f"{path}: \"weights\" should be null or one non-negative number per member "
+                            f"({len(members)}), not all 0")
+    return dict(doc, members=[os.path.normpath(os.path.join(model_dir, m)) for m in members])
+
+
+def model_dirs_in(model_dir, track, within=()):
+    """The model directories `model_dir` stands for: itself, or an ensemble directory's members (expanded
+    in turn); an ensemble that holds itself is a ModelDirError."""
+    record = read_ensemble(model_dir, track)
+    if record is None:
+        return [model_dir]
+    if os.path.realpath(model_dir) in within:
+        raise ModelDirError(f"{os.path.join(model_dir, ENSEMBLE)}: the ensemble is its own member")
+    within = within + (os.path.realpath(model_dir),)
+    return [d for m in record["members"] for d in model_dirs_in(m, track, within)]
 
 
 def check_weights_file(path):

@@ -171,30 +171,52 @@ def tune_thresholds(track, predictor, config, items, progress=lambda x, **k: x):
 
 def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unfinished=False, weights=None):
     """The Predictor of trained model directories: one model, or an ensemble of several whose outputs it
-    averages (`weights`, equal by default). Each model is built once from its directory's config, encoder
+    averages (`weights`, equal by default). An ensemble directory (pipeline --seeds, tools.kfold) counts as
+    one, predicting as it was submitted. Each model is built once from its directory's config, encoder
     shape, vocabulary and weights; models that read text differently are refused, naming the two directories."""
-    from common.bert import build_bert
     from common.ensemble import ensemble
-    from common.model_dir import load_model_dir, load_weights
+    from common.model_dir import model_dirs_in
     from common.precision import resolve_precision, set_precision
-    from common.tokenization import load_tokenizer
 
     model_dirs = [model_dirs] if isinstance(model_dirs, str) else list(model_dirs)
+    for model_dir in model_dirs:  # an ensemble directory's structure, checked before any model is built
+        model_dirs_in(model_dir, track)
     set_precision(resolve_precision(precision))
-    predictors, first = [], None
-    for model_dir in model_dirs:
-        files, config = load_model_dir(model_dir, track, allow_unfinished)
-        if first is None:
-            first = (model_dir, files, config)
-        else:
-            check_ensemble(track, first, (model_dir, files, config))
-        bert = build_bert(files, recompute=config.recompute, load_weights=False)
-        tokenizer = load_tokenizer(files.vocab, config.word_level, config.do_lower_case)
-        model, predictor = track.build(config, bert, tokenizer)
-        load_weights(model, model_dir)
-        predictors.append(predictor)
+    first = []
+    predictors = [_predictor(track, model_dir, allow_unfinished, first) for model_dir in model_dirs]
     predictor = predictors[0] if len(predictors) == 1 and weights is None else ensemble(predictors, weights)
     predictor.batch_size = batch_size
+    return predictor
+
+
+def _predictor(track, model_dir, allow_unfinished, first):
+    """The Predictor of a model directory, or of an ensemble directory's members, with its weights and
+    thresholds. first: [(directory, BertFiles, Config) of the first model built], which the others must match."""
+    from common.bert import build_bert
+    from common.ensemble import ensemble
+    from common.model_dir import ENSEMBLE, load_model_dir, load_weights, read_ensemble
+    from common.options import ModelDirError
+    from common.tokenization import load_tokenizer
+
+    record = read_ensemble(model_dir, track)
+    if record is not None:
+        predictor = ensemble([_predictor(track, m, allow_unfinished, first) for m in record["members"]],
+                             record["weights"])
+        if record["thresholds"]:
+            if set(record["thresholds"]) != set(getattr(predictor, "thresholds", None) or ()):
+                raise ModelDirError(f"{os.path.join(model_dir, ENSEMBLE)}: \"thresholds\" should set "
+                                    f"{sorted(getattr(predictor, 'thresholds', None) or ())}")
+            predictor.thresholds = dict(record["thresholds"])
+        return predictor
+    files, config = load_model_dir(model_dir, track, allow_unfinished)
+    if first:
+        check_ensemble(track, first[0], (model_dir, files, config))
+    else:
+        first.append((model_dir, files, config))
+    bert = build_bert(files, recompute=config.recompute, load_weights=False)
+    tokenizer = load_tokenizer(files.vocab, config.word_level, config.do_lower_case)
+    model, predictor = track.build(config, bert, tokenizer)
+    load_weights(model, model_dir)
     return predictor
 
 
@@ -216,7 +238,7 @@ def check_ensemble(track, first, other):
 def predict_main(track, description):
     """predict.py of `track`: read the test file, predict, write the submission."""
     from common import cli
-    from common.model_dir import load_model_dir
+    from common.model_dir import load_model_dir, model_dirs_in
     from common.options import ModelDirError
 
     args = cli.predict_parser(description).parse_args()
@@ -225,7 +247,8 @@ def predict_main(track, description):
     if args.weights and len(args.weights) != len(args.model_dir):
         raise ModelDirError(f"--weights: {len(args.weights)} weights for {len(args.model_dir)} model directories")
     for model_dir in args.model_dir:  # fail before reading the test file
-        load_model_dir(model_dir, track, args.use_unfinished)
+        for member in model_dirs_in(model_dir, track):
+            load_model_dir(member, track, args.use_unfinished)
     items = track.load(args.input, report=False, require_items=True)
     predictor = load_predictor(track, args.model_dir, args.batch_size, args.precision, args.use_unfinished,
                                args.weights)

@@ -13,8 +13,9 @@ every fold is finished (by whichever run finishes last):
   - the out-of-fold predictions (each fold's model on its own held-out fold) are scored with the official
     metric; where the track has decoding thresholds they are chosen on the out-of-fold predictions of all
     folds together and saved in every fold's model directory (folds train with --thresholds fixed);
-  - the test file (if DATA has one) is predicted by the ensemble of the K models: OUT/<submission>.
-Results: OUT/kfold.json, OUT/oof_predictions.*, OUT/<submission>.
+  - OUT becomes an ensemble directory of the K models (OUT/ensemble.json: predict.py --model-dir OUT);
+  - the test file (if DATA has one) is predicted by that ensemble: OUT/<submission>.
+Results: OUT/kfold.json, OUT/ensemble.json, OUT/oof_predictions.*, OUT/<submission>.
 """
 import argparse
 import dataclasses
@@ -84,7 +85,7 @@ def combine(parts):
 
 def finish(t, out, k, batch_size, precision, files):
     """Score the out-of-fold predictions, choose thresholds on them, predict the test file with the ensemble."""
-    from common.model_dir import update_config, load_model_dir
+    from common.model_dir import load_model_dir, update_config, write_ensemble
     from common.track import choose_thresholds
 
     model_dirs = [os.path.join(out, f"fold-{i}", "model") for i in range(k)]
@@ -111,8 +112,10 @@ def finish(t, out, k, batch_size, precision, files):
         print(f"out-of-fold F1 {scores[0]['f1']:.4f}")
     oof = os.path.join(out, "oof_" + t.DEV_PREDICTIONS.replace("dev_", ""))
     t.write_submission(oof, chosen)
+    write_ensemble(out, t.NAME, model_dirs, result.get("thresholds"),
+                   chosen_on="out-of-fold predictions" if grid else None)
     if files.get("test"):
-        _, test_rows = ensemble_rows(t.NAME, model_dirs, files["test"], batch_size, precision)
+        _, test_rows = ensemble_rows(t.NAME, [out], files["test"], batch_size, precision)
         submission = os.path.join(out, t.SUBMISSION)
         result["submission"] = t.write_submission(submission, test_rows) or submission
         print(f"test file predicted by the {k}-fold ensemble: {result['submission']}")

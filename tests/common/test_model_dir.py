@@ -42,3 +42,40 @@ def test_a_directory_of_a_head_that_is_gone_is_refused_in_one_line(trained, smal
     last = result.stderr.strip().splitlines()[-1]
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
     assert last.startswith("error: ") and "tagging head" in last and "train again" in last
+
+
+def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_checked(tmp_path):
+    from types import SimpleNamespace
+
+    from common.model_dir import load_model_dir, model_dirs_in, read_ensemble, write_ensemble
+    from common.options import ModelDirError
+
+    track = SimpleNamespace(NAME="event_extraction")
+    seeds, folds = tmp_path / "seeds", tmp_path / "folds"
+    write_ensemble(str(seeds), track.NAME, [str(seeds / "seed-42"), str(seeds / "seed-43")], {"threshold": 0.3},
+                   chosen_on="dev")
+    write_ensemble(str(folds), track.NAME, [str(folds / "fold-0" / "model"), str(seeds)], weights=[1, 2])
+    assert json.load(open(seeds / "ensemble.json"))["members"] == ["seed-42", "seed-43"]
+    moved = tmp_path / "moved"
+    shutil.move(str(seeds), moved)  # a moved ensemble directory still finds its members
+    assert read_ensemble(str(moved), track)["members"] == [str(moved / "seed-42"), str(moved / "seed-43")]
+    assert read_ensemble(str(moved), track)["thresholds"] == {"threshold": 0.3}
+    shutil.move(str(moved), seeds)
+    # an ensemble of ensembles stands for all their models
+    assert model_dirs_in(str(folds), track) == [str(folds / "fold-0" / "model"), str(seeds / "seed-42"),
+                                                str(seeds / "seed-43")]
+    assert model_dirs_in(str(seeds / "seed-42"), track) == [str(seeds / "seed-42")]
+    with pytest.raises(ModelDirError, match=r"seeds.*an ensemble directory \(ensemble.json\), not one model"):
+        load_model_dir(str(seeds), track)
+    bad = tmp_path / "bad"
+    for doc, message in (({"track": "relation_extraction", "members": ["a"]}, "an ensemble of relation_extraction"),
+                         ({"track": track.NAME, "members": []}, "should be a non-empty list"),
+                         ({"track": track.NAME, "members": ["a", "b"], "weights": [1, -1]}, "non-negative"),
+                         ({"track": track.NAME, "members": ["a", "b"], "weights": [1]}, "one non-negative number"),
+                         ({"track": track.NAME, "members": [".", "a"]}, "the ensemble is its own member"),
+                         (["a"], "should hold a JSON object")):
+        bad.mkdir(exist_ok=True)
+        (bad / "ensemble.json").write_text(json.dumps(doc))
+        with pytest.raises(ModelDirError, match=message) as caught:
+            model_dirs_in(str(bad), track)
+        assert str(bad / "ensemble.json") in str(caught.value)

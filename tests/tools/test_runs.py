@@ -1,5 +1,6 @@
-"""Several models: seeds (pipeline --seeds) resume between members and give the same submission; k-fold trains
-each fold once, scores out of fold, chooses thresholds there and submits the folds' ensemble; thresholds."""
+"""Several models: seeds (pipeline --seeds) resume between members and give the same submission, which predict.py
+gives again from the ensemble directory; k-fold trains each fold once, scores out of fold, chooses thresholds
+there and submits the folds' ensemble; thresholds."""
 import json
 import shutil
 
@@ -30,6 +31,23 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
     assert len(seeds["members"]) == 2 and 0.3 <= seeds["ensemble_dev_f1"] <= 1
     test = small_sample / TRACK / "test1.json"
     assert validate(TRACK, str(test), str(full / "submission.json")) == ([], 32)
+    # OUT is an ensemble directory: predict.py --model-dir OUT predicts as the submission was made, at the
+    # ensemble's own thresholds (at 1.0 nothing fires: they are read)
+    ensemble = json.load(open(full / "ensemble.json"))
+    assert ensemble["members"] == ["seed-42", "seed-43"] and ensemble["thresholds"] == seeds["thresholds"]["setting"]
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    (strict / "ensemble.json").write_text(json.dumps(dict(ensemble, members=[str(full / "seed-42"),
+                                                                             str(full / "seed-43")],
+                                                          thresholds={"threshold": 1.0})))
+    for directory, output in ((full, "again.json"), (strict, "strict.json")):
+        result = run(f"{TRACK}/predict.py", "--model-dir", str(directory), "--input", str(test), "--output",
+                     str(tmp_path / output))
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "again.json").read_bytes() == (full / "submission.json").read_bytes()
+    events = [len(json.loads(line)["event_list"]) for name in ("again.json", "strict.json")
+              for line in open(tmp_path / name)]
+    assert sum(events[:32]) > 0 and sum(events[32:]) == 0
     # killed between the members: the first finished, the second never started
     resumed = tmp_path / "resumed"
     shutil.copytree(full / "seed-42", resumed / "seed-42")
@@ -59,6 +77,8 @@ def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample
     assert sorted(folds[0] + folds[1]) == sorted(everything) and not set(folds[0]) & set(folds[1])
     test = small_sample / TRACK / "test1.json"
     assert validate(TRACK, str(test), str(out / "submission.json")) == ([], 32)
+    ensemble = json.load(open(out / "ensemble.json"))  # predict.py --model-dir OUT: the folds' ensemble
+    assert ensemble["members"] == ["fold-0/model", "fold-1/model"] and ensemble["thresholds"] == result["thresholds"]
     again = run(*args)
     assert again.returncode == 0 and again.stdout.count("finished, kept") == 2
 

@@ -47,7 +47,7 @@ def test_a_directory_of_a_head_that_is_gone_is_refused_in_one_line(trained, smal
 def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_checked(tmp_path):
     from types import SimpleNamespace
 
-    from common.model_dir import load_model_dir, model_dirs_in, read_ensemble, write_ensemble
+    from common.model_dir import RUN_FILES, holds_run, load_model_dir, model_dirs_in, read_ensemble, write_ensemble
     from common.options import ModelDirError
 
     track = SimpleNamespace(NAME="event_extraction")
@@ -56,6 +56,7 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
                    chosen_on="dev")
     write_ensemble(str(folds), track.NAME, [str(folds / "fold-0" / "model"), str(seeds)], weights=[1, 2])
     assert json.load(open(seeds / "ensemble.json"))["members"] == ["seed-42", "seed-43"]
+    assert holds_run(str(seeds)) and "ensemble.json" in RUN_FILES  # train.py into it needs --overwrite, which clears it
     moved = tmp_path / "moved"
     shutil.move(str(seeds), moved)  # a moved ensemble directory still finds its members
     assert read_ensemble(str(moved), track)["members"] == [str(moved / "seed-42"), str(moved / "seed-43")]

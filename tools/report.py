@@ -156,10 +156,13 @@ def write_report(name, dev_path, predictions_path, out_dir, records=None, sample
 
 def report_model_dir(model_dir, dev=None, predictions=None, out=None, samples=20):
     """The report of a model directory (its dev file and dev predictions unless given)."""
-    from common.model_dir import load_model_dir, read_metrics, read_record
+    from common.model_dir import ENSEMBLE, load_model_dir, read_metrics, read_record
     from common.tokenization import load_tokenizer
 
     name, run, _ = read_record(model_dir)
+    if name is None and not run and os.path.isfile(os.path.join(model_dir, ENSEMBLE)):
+        raise DataError(f"{model_dir}: an ensemble directory ({ENSEMBLE}); report one of its members, or give "
+                        "--track, --dev and --predictions (its dev predictions, where SEEDS wrote them)")
     if name is None and not run:
         raise DataError(f"{model_dir}: not a model directory (no config.json); give --track, --dev and --predictions")
     t = track(name or _guess_track(model_dir, run))

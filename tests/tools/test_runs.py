@@ -48,6 +48,8 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
     events = [len(json.loads(line)["event_list"]) for name in ("again.json", "strict.json")
               for line in open(tmp_path / name)]
     assert sum(events[:32]) > 0 and sum(events[32:]) == 0
+    report = run("-m", "tools.report", str(full))  # a tool reading one model says what the directory is
+    assert report.returncode == 2 and "an ensemble directory (ensemble.json)" in report.stderr
     # killed between the members: the first finished, the second never started
     resumed = tmp_path / "resumed"
     shutil.copytree(full / "seed-42", resumed / "seed-42")

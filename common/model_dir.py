@@ -159,8 +159,9 @@ def prepare_model_dir(output_dir, bert_files, track, run, config=None, resume=Fa
             raise ModelDirError(f"{output_dir}: --resume with other settings than the run it continues "
                                 f"({'; '.join(changed)}); resume with the same settings or start anew with --overwrite")
     elif holds_run(output_dir) and not overwrite:
-        raise ModelDirError(f"{output_dir}: holds another run (config.json, weights, a resume point or ensemble.json); pass --resume "
-                            "to continue it, --overwrite to replace it, or choose another --output-dir")
+        raise ModelDirError(f"{output_dir}: holds another run (config.json, weights, a resume point or "
+                            "ensemble.json); pass --resume to continue it, --overwrite to replace it, or choose "
+                            "another --output-dir")
     if not write:
         return
     if overwrite and not resume:

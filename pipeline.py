@@ -126,16 +126,23 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     t = track(name)
     dev = find_data_files(t.FILES, arguments[arguments.index("--data-dir") + 1],
                           {"dev": _option(arguments, "--dev")}, need=("dev",))["dev"]
-    predictor, gold, rows, tuning = ensemble_on_dev(name, members, dev)
-    write_ensemble(out, name, members, tuning and tuning["setting"], chosen_on=tuning and "dev")
+    predictor, gold, rows, tuning, voting = ensemble_on_dev(name, members, dev)
+    votes = voting and voting["votes"]
+    write_ensemble(out, name, members, None if votes else tuning and tuning["setting"],
+                   chosen_on=(tuning or voting) and "dev", votes=votes)
     t.write_submission(os.path.join(out, t.DEV_PREDICTIONS), rows)
-    summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": tuning}
+    summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": tuning, "voting": voting}
     for member in members:
         best, tuned = best_dev(member)
         summary["members"][member] = {"best_dev_f1": best, "dev_f1_at_chosen_thresholds": tuned}
         print(f"{member}: best dev F1 {best:.4f}" + (f" ({tuned:.4f} at the thresholds chosen on dev)" if tuned else ""))
-    print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f}"
-          + (f" at the thresholds chosen for it on dev, {tuning['setting']}" if tuning else ""))
+    averaged = f" at the thresholds chosen for it on dev, {tuning['setting']}" if tuning else ""
+    if votes:
+        print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} by a vote chosen on dev (kept where at "
+              f"least {votes:g} of the {n} members predict it; averaged: {voting['averaged_dev_f1']:.4f}{averaged})")
+    else:
+        print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} averaged{averaged}"
+              + (f" (voting scores {max(voting['dev_f1'].values()):.4f} at best)" if voting else ""))
     write_json(os.path.join(out, "seeds.json"), summary)
     return predictor
 

@@ -64,20 +64,39 @@ def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeou
 
 
 def seeds_part(name, set_name, runs, data_dir, work):
-    """The members' test F1 and their ensemble's (as pipeline --seeds makes it: thresholds chosen for the
-    ensemble on dev), and the ensemble's at the members' averaged thresholds."""
+    """The members' test F1 and their ensemble's as pipeline --seeds makes it (averaged, thresholds chosen for
+    it on dev, or a vote where one scores higher on dev); the averaged ensemble's at those thresholds and at
+    the members' averaged ones; where the models may vote, each vote's."""
     from common.data import find_data_files
+    from common.ensemble import ensemble, vote
+    from common.track import load_predictor
     from tools.runs import ensemble_on_dev
+    from tools.validate import score
 
     members, dirs, t = [r["test"]["f1"] for r in runs], [r["dir"] for r in runs], track(name)
     out = os.path.join(work, "ensembles", set_name, name)
     os.makedirs(out, exist_ok=True)
     averaged = predict_test(name, dirs, data_dir, os.path.join(out, "averaged_thresholds_" + t.SUBMISSION))
-    predictor, _, _, tuning = ensemble_on_dev(name, dirs, find_data_files(t.FILES, data_dir)["dev"])
-    ensemble = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
-    return {"members": members, "mean": float(np.mean(members)), "best": max(members), "ensemble": ensemble,
-            "ensemble_at_averaged_thresholds": averaged, "thresholds": tuning and tuning["setting"],
-            "gain_over_mean": ensemble - float(np.mean(members)), "spread": max(members) - min(members)}
+    predictor, _, _, tuning, voting = ensemble_on_dev(name, dirs, find_data_files(t.FILES, data_dir)["dev"])
+    chosen = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
+    result = {"members": members, "mean": float(np.mean(members)), "best": max(members), "ensemble": chosen,
+              "ensemble_at_averaged_thresholds": averaged, "thresholds": tuning and tuning["setting"],
+              "gain_over_mean": chosen - float(np.mean(members)), "spread": max(members) - min(members),
+              "votes": voting and voting["votes"]}
+    if voting:  # the averaged ensemble at the thresholds chosen for it, and every vote, from one set of members
+        members_only = load_predictor(t, dirs, 32, "auto", votes=1)
+        result["averaged_dev"], result["vote_dev"] = voting["averaged_dev_f1"], voting["dev_f1"]
+        result["averaged"] = predict_test(name, dirs, data_dir, os.path.join(out, "averaged_" + t.SUBMISSION),
+                                          tuning and tuning["setting"], ensemble(members_only.predictors))
+        test, gold = test_files(data_dir)
+        items = t.load(test, report=False, require_items=True)
+        lists = members_only.member_predictions(t.inputs(items))
+        result["vote_test"] = {}
+        for k in voting["dev_f1"]:
+            path = os.path.join(out, f"vote_{k}_" + t.SUBMISSION)
+            t.write_submission(path, t.to_submission(items, vote(lists, members_only.weights, k, t.vote_key)))
+            result["vote_test"][k] = score(name, gold, path)["f1"]
+    return result
 
 
 def thresholds_part(name, run, data_dir, work):
@@ -184,16 +203,21 @@ def speed_part(n, models, log=print):
 def tables(results, n):
     lines = []
     if results.get("seeds"):
-        lines += ["\nEnsembles of seeds (test F1; reading comprehension in points):\n",
-                  "| set | track | members | mean | best | ensemble | gain over the mean | member spread | "
-                  "ensemble at the members' averaged thresholds |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += ["\nEnsembles of seeds (test F1; reading comprehension in points). \"ensemble\" is what SEEDS=N "
+                  "submits, \"chosen on dev\" how it combines; then the averaged ensemble at the thresholds chosen "
+                  "for it on dev and at the members' averaged ones, and each vote (kept where K members predict):\n",
+                  "| set | track | members | mean | best | ensemble | chosen on dev | gain over the mean | "
+                  "member spread | averaged | averaged, members' thresholds | votes K = 1, 2, ... |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for set_name, rows in results["seeds"].items():
             for name, r in rows.items():
+                how = f"vote of {r['votes']:g}" if r.get("votes") else "averaged" if "vote_dev" in r else ""
                 lines.append(f"| {set_name} | {name} | {', '.join(fmt(name, v) for v in r['members'])} | "
                              f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | **{fmt(name, r['ensemble'])}** | "
-                             f"{r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} | "
-                             f"{fmt(name, r['ensemble_at_averaged_thresholds']) if r['thresholds'] else ''} |")
+                             f"{how} | {r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} | "
+                             f"{fmt(name, r.get('averaged', r['ensemble']))} | "
+                             f"{fmt(name, r['ensemble_at_averaged_thresholds']) if r['thresholds'] else ''} | "
+                             f"{', '.join(fmt(name, v) for v in r.get('vote_test', {}).values())} |")
     if results.get("kfold"):
         lines += ["\nk-fold on the yardstick (test F1):\n", "| track | out-of-fold F1 | k-fold ensemble, test | "
                   "single model (train file only), test |", "|---|---|---|---|"]

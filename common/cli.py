@@ -92,6 +92,10 @@ def predict_parser(description):
                         "decoding (each model loaded once)")
     p.add_argument("--weights", type=float, nargs="+", help="the ensemble's weights, one per --model-dir "
                                                             "(default: equal)")
+    p.add_argument("--votes", type=float, help="the models vote instead of averaging (relation extraction): "
+                                               "every model predicts at its own thresholds and an SPO is kept "
+                                               "where models of total weight (1 each by default) at least VOTES "
+                                               "predict it")
     p.add_argument("--input", required=True, help="the official test file")
     p.add_argument("--output", required=True, help="submission file to write")
     p.add_argument("--batch-size", type=int, default=32)

@@ -57,3 +57,51 @@ def ensemble(predictors, weights=None):
         combined.thresholds = {k: float(sum(w * p.thresholds[k] for w, p in zip(weights, predictors)))
                                for k in first.thresholds}
     return combined
+
+
+def vote(member_lists, weights, votes, key):
+    """Per item, the elements (say SPO triples) of the members' lists whose members weigh at least `votes`:
+    member_lists[m][i] is member m's list for item i; `key` says when two elements are the same. Each element
+    is kept once, in the order it first appears."""
+    kept = []
+    for lists in zip(*member_lists):
+        weight, first = {}, {}
+        for w, elements in zip(weights, lists):
+            for k, element in {key(e): e for e in elements}.items():  # a member votes once for an element
+                weight[k] = weight.get(k, 0.0) + w
+                first.setdefault(k, element)
+        kept.append([e for k, e in first.items() if weight[k] >= votes - 1e-9])
+    return kept
+
+
+class Voting:
+    """An ensemble that votes instead of averaging: every member predicts at its own thresholds, and an
+    element is kept where the members predicting it weigh (`weights`, 1 each by default) at least `votes`."""
+
+    def __init__(self, predictors, votes, key, weights=None):
+        self.predictors, self.votes, self.key = predictors, votes, key
+        self.weights = [1.0] * len(predictors) if weights is None else [float(w) for w in weights]
+        if len(self.weights) != len(predictors) or min(self.weights) < 0:
+            raise ValueError(f"{len(predictors)} members need {len(predictors)} non-negative weights")
+        if not 0 < votes <= sum(self.weights):
+            raise ValueError(f"votes must be above 0 and at most the members' total weight, {sum(self.weights):g}")
+        self.models = [m for p in predictors for m in p.models]
+
+    @property
+    def batch_size(self):
+        return self.predictors[0].batch_size
+
+    @batch_size.setter
+    def batch_size(self, value):
+        for p in self.predictors:
+            p.batch_size = value
+
+    def member_predictions(self, inputs, progress=lambda x, **k: x):
+        """Each member's predictions, at its own thresholds."""
+        return [p.predict(inputs, progress) for p in self.predictors]
+
+    def predict(self, inputs, progress=lambda x, **k: x):
+        return vote(self.member_predictions(inputs, progress), self.weights, self.votes, self.key)
+
+    def warning(self):
+        return next((w for w in (p.warning() for p in self.predictors) if w), None)

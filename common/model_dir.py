@@ -237,12 +237,13 @@ def load_model_dir(model_dir, track, allow_unfinished=False):
     return files, config
 
 
-def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None):
+def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None, votes=None):
     """DIR/ensemble.json: `members` (model directories, kept relative to DIR so that DIR can be moved whole)
-    make one ensemble, decoded at `thresholds` (None: the members' weighted mean)."""
+    make one ensemble, decoded at `thresholds` (None: the members' weighted mean); with `votes`, the members
+    vote instead, each at its own thresholds (common.ensemble.Voting)."""
     write_json(os.path.join(directory, ENSEMBLE), {
         "track": track_name, "members": [os.path.relpath(m, directory) for m in members], "weights": weights,
-        "thresholds": thresholds, "chosen_on": chosen_on})
+        "thresholds": thresholds, "votes": votes, "chosen_on": chosen_on})
 
 
 def read_ensemble(model_dir, track):
@@ -264,6 +265,12 @@ def read_ensemble(model_dir, track):
             isinstance(w, (int, float)) and w >= 0 for w in weights) and sum(weights) > 0):
         raise ModelDirError(f"{path}: \"weights\" should be null or one non-negative number per member "
                             f"({len(members)}), not all 0")
+    votes, total = doc.get("votes"), sum(weights) if weights else len(members)
+    if votes is not None and not (hasattr(track, "vote_key") and isinstance(votes, (int, float))
+                                  and 0 < votes <= total and not doc.get("thresholds")):
+        raise ModelDirError(f"{path}: \"votes\" should be null" + (
+            f", or above 0 and at most the members' total weight ({total:g}) with \"thresholds\" null"
+            if hasattr(track, "vote_key") else f" ({track.NAME} models do not vote)"))
     return dict(doc, members=[os.path.normpath(os.path.join(model_dir, m)) for m in members])
 
 

@@ -169,22 +169,32 @@ def tune_thresholds(track, predictor, config, items, progress=lambda x, **k: x):
     return dataclasses.replace(config, **grid[best]), tuning, rows[best]
 
 
-def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unfinished=False, weights=None):
+def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unfinished=False, weights=None,
+                   votes=None):
     """The Predictor of trained model directories: one model, or an ensemble of several whose outputs it
-    averages (`weights`, equal by default). An ensemble directory (pipeline --seeds, tools.kfold) counts as
-    one, predicting as it was submitted. Each model is built once from its directory's config, encoder
-    shape, vocabulary and weights; models that read text differently are refused, naming the two directories."""
-    from common.ensemble import ensemble
-    from common.model_dir import model_dirs_in
+    averages (`weights`, equal by default), or, with `votes`, whose predictions it votes on (common.ensemble.
+    Voting). An ensemble directory (pipeline --seeds, tools.kfold) counts as one, predicting as it was
+    submitted. Each model is built once from its directory's config, encoder shape, vocabulary and weights;
+    models that read text differently are refused, naming the two directories."""
+    from common.ensemble import Voting
+    from common.model_dir import model_dirs_in, read_ensemble
     from common.precision import resolve_precision, set_precision
 
     model_dirs = [model_dirs] if isinstance(model_dirs, str) else list(model_dirs)
+    averaged = votes is None and (len(model_dirs) > 1 or weights is not None)
     for model_dir in model_dirs:  # an ensemble directory's structure, checked before any model is built
         model_dirs_in(model_dir, track)
+        if averaged and (read_ensemble(model_dir, track) or {}).get("votes") is not None:
+            _refuse_averaging(model_dir)
     set_precision(resolve_precision(precision))
     first = []
     predictors = [_predictor(track, model_dir, allow_unfinished, first) for model_dir in model_dirs]
-    predictor = predictors[0] if len(predictors) == 1 and weights is None else ensemble(predictors, weights)
+    if votes is not None:
+        predictor = Voting(predictors, votes, track.vote_key, weights)
+    elif len(predictors) == 1 and weights is None:
+        predictor = predictors[0]
+    else:
+        predictor = _averaged(model_dirs, predictors, weights)
     predictor.batch_size = batch_size
     return predictor
 
@@ -193,15 +203,18 @@ def _predictor(track, model_dir, allow_unfinished, first):
     """The Predictor of a model directory, or of an ensemble directory's members, with its weights and
     thresholds. first: [(directory, BertFiles, Config) of the first model built], which the others must match."""
     from common.bert import build_bert
-    from common.ensemble import ensemble
+    from common.ensemble import Voting
     from common.model_dir import ENSEMBLE, load_model_dir, load_weights, read_ensemble
     from common.options import ModelDirError
     from common.tokenization import load_tokenizer
 
     record = read_ensemble(model_dir, track)
+    if record is not None and record.get("votes") is not None:
+        return Voting([_predictor(track, m, allow_unfinished, first) for m in record["members"]], record["votes"],
+                      track.vote_key, record["weights"])
     if record is not None:
-        predictor = ensemble([_predictor(track, m, allow_unfinished, first) for m in record["members"]],
-                             record["weights"])
+        predictor = _averaged(record["members"], [_predictor(track, m, allow_unfinished, first)
+                                                  for m in record["members"]], record["weights"])
         if record["thresholds"]:
             if set(record["thresholds"]) != set(getattr(predictor, "thresholds", None) or ()):
                 raise ModelDirError(f"{os.path.join(model_dir, ENSEMBLE)}: \"thresholds\" should set "
@@ -218,6 +231,24 @@ def _predictor(track, model_dir, allow_unfinished, first):
     model, predictor = track.build(config, bert, tokenizer)
     load_weights(model, model_dir)
     return predictor
+
+
+def _averaged(model_dirs, predictors, weights):
+    """The ensemble averaging `predictors` (of `model_dirs`); a voting one among them is refused."""
+    from common.ensemble import Voting, ensemble
+
+    for model_dir, predictor in zip(model_dirs, predictors):
+        if isinstance(predictor, Voting):
+            _refuse_averaging(model_dir)
+    return ensemble(predictors, weights)
+
+
+def _refuse_averaging(model_dir):
+    from common.model_dir import ENSEMBLE
+    from common.options import ModelDirError
+
+    raise ModelDirError(f"{os.path.join(model_dir, ENSEMBLE)}: its members vote, so it cannot be averaged with other "
+                        "models; give its members instead, or --votes")
 
 
 def check_ensemble(track, first, other):
@@ -246,12 +277,19 @@ def predict_main(track, description):
     cli.check_output(args)
     if args.weights and len(args.weights) != len(args.model_dir):
         raise ModelDirError(f"--weights: {len(args.weights)} weights for {len(args.model_dir)} model directories")
+    if args.votes is not None:
+        total = sum(args.weights) if args.weights else len(args.model_dir)
+        if not hasattr(track, "vote_key"):
+            raise ModelDirError(f"--votes: {track.NAME} models do not vote; their ensemble averages")
+        if not 0 < args.votes <= total:
+            raise ModelDirError(f"--votes: {args.votes:g} is not above 0 and at most the members' total weight, "
+                                f"{total:g}")
     for model_dir in args.model_dir:  # fail before reading the test file
         for member in model_dirs_in(model_dir, track):
             load_model_dir(member, track, args.use_unfinished)
     items = track.load(args.input, report=False, require_items=True)
     predictor = load_predictor(track, args.model_dir, args.batch_size, args.precision, args.use_unfinished,
-                               args.weights)
+                               args.weights, args.votes)
     from common.training import progress  # TensorFlow: only once the inputs are read
     started = time.time()
     rows = track.to_submission(items, predictor.predict(track.inputs(items), progress))

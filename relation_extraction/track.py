@@ -147,6 +147,9 @@ write_units = write_json_lines
 inputs = texts
 
 
+vote_key = duie.spo_key  # an ensemble may vote on SPOs (predict.py --votes): the same SPO as the official metric's
+
+
 def to_submission(sentences, spo_lists):
     return [{"text": s["text"], "spo_list": spos} for s, spos in zip(sentences, spo_lists)]
 

@@ -65,19 +65,25 @@ def ensemble_rows(name, model_dirs, path, batch_size=32, precision="auto", predi
 
 
 def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
-    """(the ensemble's Predictor, dev gold, dev rows, tuning): where the track has thresholds they are chosen for
-    the ensemble itself on `dev` (one pass, the official metric; its members' thresholds were each chosen for
-    one model alone, and averaged is where the search starts); tuning as common.track.tune_thresholds gives
-    it, or None."""
+    """(the ensemble's Predictor, dev gold, dev rows, tuning, voting) chosen on `dev` with the official metric.
+    Where the track has thresholds they are chosen for the averaging ensemble itself (one pass; its members'
+    were each chosen for one model alone, and averaged is where the search starts); tuning as
+    common.track.tune_thresholds gives it, or None. Where the track's models may vote (common.ensemble.Voting),
+    every count of votes, 1 to N, is scored on dev as well (each member predicts at its own thresholds), and the
+    best vote replaces the average if it scores higher. voting: None, or {"votes": the count chosen or None,
+    "dev_f1": {count: dev F1}, "averaged_dev_f1"}."""
     import dataclasses
 
+    from common.ensemble import ensemble, vote
     from common.model_dir import load_model_dir
     from common.track import load_predictor, tune_thresholds
     from common.training import progress
     from tools.tracks import track
 
     t = track(name)
-    predictor = load_predictor(t, model_dirs, batch_size, precision)
+    votes = hasattr(t, "vote_key") and len(model_dirs) > 1
+    voting = load_predictor(t, model_dirs, batch_size, precision, votes=1) if votes else None
+    predictor = ensemble(voting.predictors) if voting else load_predictor(t, model_dirs, batch_size, precision)
     items = t.load(dev, report=False, require_items=True)
     tuning = rows = None
     if getattr(predictor, "thresholds", None):
@@ -85,4 +91,20 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
         _, tuning, rows = tune_thresholds(t, predictor, config, items, progress)
     if rows is None:
         rows = t.to_submission(items, predictor.predict(t.inputs(items), progress))
-    return predictor, items, rows, tuning
+    if not voting:
+        return predictor, items, rows, tuning, None
+    lists = voting.member_predictions(t.inputs(items), progress)
+    voted = {k: t.to_submission(items, vote(lists, voting.weights, k, t.vote_key)) for k in range(1, len(lists) + 1)}
+    record = {"votes": None, "dev_f1": {k: t.score(items, r)["f1"] for k, r in voted.items()},
+              "averaged_dev_f1": t.score(items, rows)["f1"]}
+    record["votes"] = chosen_votes(record["dev_f1"], record["averaged_dev_f1"])
+    if record["votes"]:
+        voting.votes, predictor, rows = record["votes"], voting, voted[record["votes"]]
+    return predictor, items, rows, tuning, record
+
+
+def chosen_votes(vote_f1, averaged_f1):
+    """The count of votes scoring best ({count: F1}; of equal ones, the fewest) if it scores above the
+    averaged ensemble, else None (the average is kept)."""
+    best = max(vote_f1, key=lambda k: (vote_f1[k], -k))
+    return best if vote_f1[best] > averaged_f1 else None

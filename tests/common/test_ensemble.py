@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from common.ensemble import mean_weights, weighted_mean
+from common.ensemble import Voting, mean_weights, vote, weighted_mean
 from tests.conftest import run
 
 TEST_FILES = {"relation_extraction": "test1_data.json", "event_extraction": "test1.json",
@@ -35,6 +35,20 @@ def test_an_ensemble_of_copies_of_one_model_predicts_what_the_model_does(trained
         assert result.returncode == 0, result.stderr[-3000:]
         outputs[name] = submission(tmp_path / (name + ext))
     assert outputs["copies"] == outputs["one"] and len(outputs["one"]) > 100
+    if track == "relation_extraction":  # an ensemble directory whose copies vote: 2 of 3 keep what each predicts
+        (tmp_path / "voting").mkdir()
+        (tmp_path / "voting" / "ensemble.json").write_text(json.dumps(
+            {"track": track, "members": [model] * 3, "weights": None, "thresholds": None, "votes": 2}))
+        result = run(f"{track}/predict.py", "--model-dir", str(tmp_path / "voting"), "--input", str(test),
+                     "--output", str(tmp_path / "voting.zip"), "--precision", "fp32")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert submission(tmp_path / "voting.zip") == outputs["one"]
+        from common.options import ModelDirError
+        from common.track import load_predictor
+        from tools.tracks import track as track_named
+
+        with pytest.raises(ModelDirError, match="ensemble.json: its members vote, so it cannot be averaged"):
+            load_predictor(track_named(track), [str(tmp_path / "voting"), model])  # refused before any is built
 
 
 @pytest.mark.trains
@@ -56,6 +70,9 @@ def test_mixed_vocabularies_and_bad_weights_are_refused_in_one_line(trained, sam
     result = run("event_extraction/predict.py", "--model-dir", str(model), str(model), "--weights", "1",
                  "--input", test, "--output", str(tmp_path / "s.json"))
     assert result.returncode == 2 and "--weights: 1 weights for 2 model directories" in result.stderr
+    result = run("event_extraction/predict.py", "--model-dir", str(model), str(model), "--votes", "1",
+                 "--input", test, "--output", str(tmp_path / "s.json"))
+    assert result.returncode == 2 and "--votes: event_extraction models do not vote" in result.stderr
 
 
 def test_weights_and_the_exact_mean():
@@ -67,3 +84,35 @@ def test_weights_and_the_exact_mean():
     assert weighted_mean([x], [1.0]) is x
     mixed = weighted_mean([[x, 2 * x], [3 * x, 4 * x]], [0.5, 0.5])
     np.testing.assert_allclose(mixed[0], 2 * x, rtol=1e-6) and np.testing.assert_allclose(mixed[1], 3 * x, rtol=1e-6)
+
+
+class Listing:
+    """A stand-in predictor: its predictions are given."""
+
+    def __init__(self, lists, note=None):
+        self.lists, self.models, self.batch_size, self.note = lists, [object()], 32, note
+
+    def predict(self, inputs, progress=None):
+        return self.lists
+
+    def warning(self):
+        return self.note
+
+
+def test_a_vote_keeps_what_members_of_enough_weight_predict():
+    def key(element):
+        return element.lower()
+
+    lists = [[["A", "b"], []], [["a", "c"], ["x"]], [["B"], ["x", "x"]]]  # 3 members, 2 items each
+    assert vote(lists, [1, 1, 1], 1, key) == [["A", "b", "c"], ["x"]]  # each kept once, as it first appeared
+    assert vote(lists, [1, 1, 1], 2, key) == [["A", "b"], ["x"]]
+    assert vote(lists, [1, 1, 1], 3, key) == [[], []]  # a member listing "x" twice votes once
+    assert vote(lists, [3, 1, 1], 3, key) == [["A", "b"], []]  # the first member alone weighs 3
+    one = Listing([["s", "t"], [], ["u"]], note="caps cut")
+    copies = Voting([one, one, one], 3, key)  # N copies voting unanimously predict what the one does
+    assert copies.predict(["1", "2", "3"]) == one.lists and copies.warning() == "caps cut"
+    copies.batch_size = 8
+    assert one.batch_size == 8
+    for votes, weights in ((4, None), (0, None), (2, [1, 0.5, 0.4])):
+        with pytest.raises(ValueError, match="votes must be above 0 and at most the members' total weight"):
+            Voting([one, one, one], votes, key, weights)

@@ -74,9 +74,20 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
                          ({"track": track.NAME, "members": ["a", "b"], "weights": [1, -1]}, "non-negative"),
                          ({"track": track.NAME, "members": ["a", "b"], "weights": [1]}, "one non-negative number"),
                          ({"track": track.NAME, "members": [".", "a"]}, "the ensemble is its own member"),
+                         ({"track": track.NAME, "members": ["a"], "votes": 1}, "event_extraction models do not vote"),
                          (["a"], "should hold a JSON object")):
         bad.mkdir(exist_ok=True)
         (bad / "ensemble.json").write_text(json.dumps(doc))
         with pytest.raises(ModelDirError, match=message) as caught:
             model_dirs_in(str(bad), track)
         assert str(bad / "ensemble.json") in str(caught.value)
+
+    voting = SimpleNamespace(NAME="relation_extraction", vote_key=str)  # a track whose models may vote
+    write_ensemble(str(bad), voting.NAME, [str(bad / "a"), str(bad / "b")], votes=2)
+    assert read_ensemble(str(bad), voting)["votes"] == 2
+    for doc in ({"votes": 3}, {"votes": 0}, {"votes": "2"}, {"votes": 2, "thresholds": {"subject_threshold": 0.5}},
+                {"votes": 3, "weights": [1, 1.5]}):
+        (bad / "ensemble.json").write_text(json.dumps(dict({"track": voting.NAME, "members": ["a", "b"]}, **doc)))
+        with pytest.raises(ModelDirError, match=r"\"votes\" should be null, or above 0 and at most the members' "
+                                                r"total weight \(2(\.5)?\) with \"thresholds\" null"):
+            read_ensemble(str(bad), voting)

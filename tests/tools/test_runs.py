@@ -8,6 +8,7 @@ import pytest
 
 from common.track import choose_thresholds
 from tests.conftest import run
+from tools.runs import chosen_votes
 from tools.validate import validate
 
 TRACK = "event_extraction"
@@ -89,3 +90,9 @@ def test_thresholds_chosen_by_score_then_nearest_the_current_setting():
     grid = [{"t": 0.2}, {"t": 0.3}, {"t": 0.5}, {"t": 0.6}]
     assert choose_thresholds(grid, [0.1, 0.4, 0.3, 0.4], {"t": 0.5}) == 3  # 0.6 is nearer 0.5 than 0.3
     assert choose_thresholds(grid, [0.1, 0.4, 0.4, 0.4], {"t": 0.5}) == 2  # the current setting itself
+
+
+def test_a_vote_replaces_the_average_only_where_it_scores_higher_on_dev():
+    assert chosen_votes({1: 0.65, 2: 0.61, 3: 0.48}, 0.60) == 1
+    assert chosen_votes({1: 0.5, 2: 0.61, 3: 0.61}, 0.60) == 2  # of equal scores, the fewest votes
+    assert chosen_votes({1: 0.5, 2: 0.60}, 0.60) is None  # a tie keeps the average

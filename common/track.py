@@ -22,6 +22,7 @@ tracks (tools/: validate, report, ceiling, kfold) use nothing else:
   write_submission(path, rows), read_predictions(path) -> rows, check_submission(test, submission)
   decode_gold(config, tokenizer, items) -> predictions       the items' labels encoded and decoded back
   threshold_grid(config) -> [settings], optional             the threshold settings --thresholds dev searches
+  vote_key(element), optional       what makes two predicted elements (say SPOs) one: its ensembles may vote
   read_units(path), write_units(path, units)                 what k-fold keeps together (sentences, paragraphs)
   analyse(gold items, rows, tokenizer, config)               error analysis (tools/report.py draws it)
   summary(rows) -> str                                       one line on what was predicted

@@ -21,12 +21,15 @@ from synthetic.tiny_bert import texts_of_files, write_tiny_bert
 
 
 # the slowest test files on 2 cores (the rest follow in their own order): started first, so that the two
-# processes do not end waiting on one long file
+# processes do not end waiting on one long file. Each track's end-to-end file trains the model the others share
+# (`trained`), so it comes before the files that only read one: a process never idles on the lock of a model the
+# other is training.
 LONGEST_FIRST = ["tests/tools/test_runs.py", "tests/common/test_multiworker.py", "tests/common/test_reliability.py",
                  "tests/event_extraction/test_event_extraction_e2e.py", "tests/common/test_distribute.py",
-                 "tests/common/test_ensemble.py", "tests/relation_extraction/test_relation_extraction_e2e.py",
-                 "tests/common/test_precision.py", "tests/relation_extraction/test_learning.py",
-                 "tests/synthetic/test_yardstick.py", "tests/common/test_checkpoints.py"]
+                 "tests/relation_extraction/test_relation_extraction_e2e.py",
+                 "tests/reading_comprehension/test_reading_comprehension_e2e.py", "tests/common/test_precision.py",
+                 "tests/relation_extraction/test_learning.py", "tests/synthetic/test_yardstick.py",
+                 "tests/common/test_checkpoints.py", "tests/common/test_ensemble.py"]
 
 
 def pytest_collection_modifyitems(items):
@@ -111,6 +114,31 @@ def write_lines(path, lines):
 def run(*args):
     """Run a script of the repo (train.py, predict.py) as a user would; the CompletedProcess."""
     return subprocess.run([sys.executable, *args], capture_output=True, text=True)
+
+
+def predict_here(track, *args):
+    """Run `track`'s predict.py with `args` in this process, as `run` would in a new one (its exit code, stdout and
+    stderr), without importing TensorFlow again: for tests about what a model directory predicts. Each track's
+    end-to-end test runs predict.py as a user does, through `run`."""
+    import contextlib
+    import io
+    import runpy
+
+    from common.env import keras
+
+    script = f"{track}/predict.py"  # from the repo root, as `run` takes it
+    saved = sys.argv, list(sys.path), keras.mixed_precision.global_policy()  # the script sets them
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    sys.argv = [script, *map(str, args)]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            runpy.run_path(script, run_name="__main__")
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally:
+        sys.argv, sys.path[:] = saved[0], saved[1]
+        keras.mixed_precision.set_global_policy(saved[2])
+    return subprocess.CompletedProcess([script, *args], code, out.getvalue(), err.getvalue())
 
 
 def build_track(name, data_dir, bert_dir, rows=16, **options):

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from common.distribute import replica_slices
-from tests.conftest import run
+from tests.conftest import predict_here
 
 pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
@@ -62,6 +62,6 @@ def test_training_under_mirrored_reaches_the_one_device_floor(sample_dir, tiny_b
     floor = {"relation_extraction": 0.3, "event_extraction": 0.6, "reading_comprehension": 40}[track]
     assert max(r["dev_f1"] for r in records) >= floor, records
     test = sorted((sample_dir / track).glob("test1*.json"))[0]
-    result = run(f"{track}/predict.py", "--model-dir", str(out), "--input", str(test), "--output",
+    result = predict_here(track, "--model-dir", str(out), "--input", str(test), "--output",
                  str(tmp_path / ("s.zip" if track == "relation_extraction" else "s.json")))
     assert result.returncode == 0, result.stderr[-3000:]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from common.ensemble import Voting, mean_weights, vote, weighted_mean
-from tests.conftest import run
+from tests.conftest import predict_here, run
 
 TEST_FILES = {"relation_extraction": "test1_data.json", "event_extraction": "test1.json",
               "reading_comprehension": "test1.json"}
@@ -30,7 +30,7 @@ def test_an_ensemble_of_copies_of_one_model_predicts_what_the_model_does(trained
     ext = ".zip" if track == "relation_extraction" else ".json"
     outputs = {}
     for name, dirs in (("one", [model]), ("copies", [model] * 3 + ["--weights", "1", "2", "3"])):
-        result = run(f"{track}/predict.py", "--model-dir", *dirs, "--input", str(test), "--output",
+        result = predict_here(track, "--model-dir", *dirs, "--input", str(test), "--output",
                      str(tmp_path / (name + ext)), "--precision", "fp32")
         assert result.returncode == 0, result.stderr[-3000:]
         outputs[name] = submission(tmp_path / (name + ext))
@@ -39,7 +39,7 @@ def test_an_ensemble_of_copies_of_one_model_predicts_what_the_model_does(trained
         (tmp_path / "voting").mkdir()
         (tmp_path / "voting" / "ensemble.json").write_text(json.dumps(
             {"track": track, "members": [model] * 3, "weights": None, "thresholds": None, "votes": 2}))
-        result = run(f"{track}/predict.py", "--model-dir", str(tmp_path / "voting"), "--input", str(test),
+        result = predict_here(track, "--model-dir", str(tmp_path / "voting"), "--input", str(test),
                      "--output", str(tmp_path / "voting.zip"), "--precision", "fp32")
         assert result.returncode == 0, result.stderr[-3000:]
         assert submission(tmp_path / "voting.zip") == outputs["one"]

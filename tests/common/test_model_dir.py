@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import predict_here, run
 
 
 def as_earlier_version(model, out, **changes):
@@ -27,7 +27,7 @@ def test_a_directory_with_args_json_predicts_what_it_did(trained, small_sample, 
     old = as_earlier_version(model, tmp_path / "old")
     test = str(small_sample / "reading_comprehension" / "test1.json")
     for name, directory in (("new", model), ("old", old)):
-        result = run("reading_comprehension/predict.py", "--model-dir", str(directory), "--input", test,
+        result = predict_here("reading_comprehension", "--model-dir", str(directory), "--input", test,
                      "--output", str(tmp_path / f"{name}.json"), "--precision", "fp32")
         assert result.returncode == 0, result.stderr[-3000:]
     assert not (old / "config.json").exists()

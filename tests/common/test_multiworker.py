@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import run
+from tests.conftest import predict_here
 
 pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
@@ -74,22 +74,35 @@ class Workers:
         return codes
 
 
-@pytest.mark.parametrize("first", [0, 1])
-def test_multiworker_workers_share_one_output_dir_whichever_starts_first(sample_dir, tiny_bert_dir, tmp_path, first):
-    """The chief alone decides on the directory: a worker never refuses it because the chief is filling it."""
-    out = tmp_path / "model"
-    workers = Workers(sample_dir, tiny_bert_dir, tmp_path, out)
+def share_one_dir(sample_dir, tiny_bert_dir, tmp_path, first, epochs):
+    """Train with worker `first` started, and up, before the other; the output directory, once both ended."""
+    out = tmp_path / f"worker{first}-first"
+    workers = Workers(sample_dir, tiny_bert_dir, tmp_path, out, epochs=epochs)
     workers.start(first)
     workers.wait_for(first, "waiting for the other workers")  # the first is up before the second starts
     time.sleep(5)
     workers.start(1 - first)
     codes = workers.finish()
     assert codes == {0: 0, 1: 0}, workers.output(0)[-3000:] + workers.output(1)[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def chief_first(sample_dir, tiny_bert_dir, tmp_path_factory):
+    """2 epochs, the chief started first: an uninterrupted run, which the resume test compares with."""
+    return share_one_dir(sample_dir, tiny_bert_dir, tmp_path_factory.mktemp("multiworker"), 0, epochs=2)
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_multiworker_workers_share_one_output_dir_whichever_starts_first(chief_first, sample_dir, tiny_bert_dir,
+                                                                         tmp_path, first):
+    """The chief alone decides on the directory: a worker never refuses it because the chief is filling it."""
+    out = chief_first if first == 0 else share_one_dir(sample_dir, tiny_bert_dir, tmp_path, first, epochs=1)
     assert (out / "model.weights.h5").exists() and not (out / "training.json").exists() and not (out / ".lock").exists()
-    assert [json.loads(line)["epoch"] for line in open(out / "metrics.jsonl")] == [1]
+    assert [json.loads(line)["epoch"] for line in open(out / "metrics.jsonl")] == [1, 2][:2 - first]
     test = sample_dir / "relation_extraction" / "test1_data.json"
-    result = run("relation_extraction/predict.py", "--model-dir", str(out), "--input", str(test),
-                 "--output", str(tmp_path / "s.zip"))
+    result = predict_here("relation_extraction", "--model-dir", str(out), "--input", str(test),
+                          "--output", str(tmp_path / "s.zip"))
     assert result.returncode == 0, result.stderr[-3000:]
     from tools.validate import validate
     assert validate("relation_extraction", str(test), str(tmp_path / "s.zip")) == ([], 150)
@@ -109,14 +122,10 @@ def test_multiworker_a_worker_that_fails_tells_the_other_why(sample_dir, tiny_be
     assert "stopped because worker 0: " in workers.output(1)
 
 
-def test_multiworker_resume_after_sigterm_to_one_worker_gives_the_uninterrupted_weights(sample_dir, tiny_bert_dir,
-                                                                                         tmp_path):
+def test_multiworker_resume_after_sigterm_to_one_worker_gives_the_uninterrupted_weights(chief_first, sample_dir,
+                                                                                         tiny_bert_dir, tmp_path):
     import h5py
 
-    uninterrupted = Workers(sample_dir, tiny_bert_dir, tmp_path, tmp_path / "whole", epochs=2)
-    for index in (0, 1):
-        uninterrupted.start(index)
-    assert uninterrupted.finish() == {0: 0, 1: 0}, uninterrupted.output(0)[-3000:]
     interrupted = Workers(sample_dir, tiny_bert_dir, tmp_path, tmp_path / "cut", epochs=2)
     for index in (0, 1):
         interrupted.start(index)
@@ -136,9 +145,9 @@ def test_multiworker_resume_after_sigterm_to_one_worker_gives_the_uninterrupted_
             f.visititems(lambda n, obj: found.__setitem__(n, obj[()]) if isinstance(obj, h5py.Dataset) else None)
         return found
 
-    whole, cut = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    whole, cut = weights(chief_first), weights(tmp_path / "cut")
     assert whole.keys() == cut.keys() and len(whole) > 10
     for name in whole:
         np.testing.assert_allclose(cut[name], whole[name], rtol=1e-4, atol=1e-6)
-    records = [[json.loads(line) for line in open(d / "metrics.jsonl")] for d in (tmp_path / "whole", tmp_path / "cut")]
+    records = [[json.loads(line) for line in open(d / "metrics.jsonl")] for d in (chief_first, tmp_path / "cut")]
     assert [r["dev_f1"] for r in records[0]] == [r["dev_f1"] for r in records[1]]

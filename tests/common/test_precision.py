@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from common.precision import cpu_flags, resolve_precision, set_precision
-from tests.conftest import build_track, run
+from tests.conftest import build_track, predict_here
 
 
 def test_auto_picks_bf16_only_where_it_is_native(tmp_path):
@@ -94,7 +94,7 @@ def test_a_model_trained_in_one_precision_predicts_in_another(bf16_model, sample
     outputs = {}
     for p in ("bf16", precision):
         out = tmp_path / f"{p}.json"
-        result = run("event_extraction/predict.py", "--model-dir", str(bf16_model), "--input", str(test),
+        result = predict_here("event_extraction", "--model-dir", str(bf16_model), "--input", str(test),
                      "--output", str(out), "--precision", p)
         assert result.returncode == 0, result.stderr[-3000:]
         assert validate("event_extraction", str(test), str(out)) == ([], 150)

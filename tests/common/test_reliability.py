@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import run, write_lines
+from tests.conftest import predict_here, run, write_lines
 
 pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
@@ -83,8 +83,8 @@ def test_sigterm_saves_a_resume_point_and_resume_matches_an_uninterrupted_run(sm
     result = run(f"{TRACK}/predict.py", "--model-dir", str(out), "--input", test, "--output", str(tmp_path / "s.zip"))
     if os.path.exists(out / "model.weights.h5"):
         assert result.returncode == 2 and "still running or did not finish" in result.stderr
-        result = run(f"{TRACK}/predict.py", "--model-dir", str(out), "--input", test, "--output",
-                     str(tmp_path / "s.zip"), "--use-unfinished")
+        result = predict_here(TRACK, "--model-dir", str(out), "--input", test, "--output", str(tmp_path / "s.zip"),
+                              "--use-unfinished")
         assert result.returncode == 0, result.stderr[-3000:]
     else:
         assert result.returncode == 2 and "has not finished an epoch" in result.stderr

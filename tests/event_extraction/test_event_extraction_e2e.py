@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tools.validate import validate
-from tests.conftest import run, train_on_sample, write_lines
+from tests.conftest import predict_here, run, train_on_sample, write_lines
 
 pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
@@ -43,7 +43,7 @@ def test_other_heads_train_and_predict_from_their_directory(small_sample, tiny_b
     out = tmp_path / head
     assert json.load(open(out / "config.json"))["config"]["head"] == head
     assert max(json.loads(line)["dev_f1"] for line in open(out / "metrics.jsonl")) >= 0.15  # 0 untrained
-    result = run("event_extraction/predict.py", "--model-dir", str(out), "--input", str(test),
+    result = predict_here("event_extraction", "--model-dir", str(out), "--input", str(test),
                  "--output", str(tmp_path / f"{head}.json"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert validate("event_extraction", str(test), str(tmp_path / f"{head}.json")) == ([], 32)
@@ -61,7 +61,7 @@ def test_bad_input(model_dir, tmp_path):
             {"id": "c", "text": "正常的句子。"}]
     test = write_lines(tmp_path / "test.json", [json.dumps(r, ensure_ascii=False) for r in rows])
     out = tmp_path / "s.json"
-    result = run("event_extraction/predict.py", "--model-dir", str(model_dir), "--input", test, "--output", str(out))
+    result = predict_here("event_extraction", "--model-dir", str(model_dir), "--input", test, "--output", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     assert validate("event_extraction", test, str(out)) == ([], 3)
     bad = write_lines(tmp_path / "bad.json", [json.dumps(rows[2], ensure_ascii=False), '{"text": "no id"}'])

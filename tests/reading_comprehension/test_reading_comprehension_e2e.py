@@ -4,7 +4,7 @@ import json
 import pytest
 
 from tools.validate import validate
-from tests.conftest import run
+from tests.conftest import predict_here, run
 
 pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
@@ -49,8 +49,8 @@ def test_bad_input_keeps_every_question(model_dir, tmp_path):
                                                (long_context, [("long", "谁发布了手机？", [])]),
                                                ("张三出生于北京。", [("plain", "张三出生于哪里？", [])])])
     out = tmp_path / "s.json"
-    result = run("reading_comprehension/predict.py", "--model-dir", str(model_dir), "--input", test,
-                 "--output", str(out))
+    result = predict_here("reading_comprehension", "--model-dir", str(model_dir), "--input", test,
+                          "--output", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     assert validate("reading_comprehension", test, str(out)) == ([], 3)
     answers = json.load(open(out, encoding="utf-8"))

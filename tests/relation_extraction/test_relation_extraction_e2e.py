@@ -5,7 +5,7 @@ import zipfile
 import pytest
 
 from tools.validate import validate
-from tests.conftest import run, write_lines
+from tests.conftest import predict_here, run, write_lines
 
 pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
@@ -50,8 +50,8 @@ def test_empty_and_very_long_texts_keep_their_lines(model_dir, tmp_path):
     texts = ["", long_text, "Apple Inc成立于1976年4月1日，总部位于加州。😀"]
     test = write_lines(tmp_path / "test.json", [json.dumps({"text": t}, ensure_ascii=False) for t in texts])
     submission = tmp_path / "s.json"
-    result = run("relation_extraction/predict.py", "--model-dir", str(model_dir), "--input", test,
-                 "--output", str(submission))
+    result = predict_here("relation_extraction", "--model-dir", str(model_dir), "--input", test,
+                          "--output", str(submission))
     assert result.returncode == 0, result.stderr[-3000:]
     assert validate("relation_extraction", test, str(tmp_path / "s.zip")) == ([], 3)
     assert [json.loads(line)["text"] for line in open(submission, encoding="utf-8")] == texts

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from common.track import choose_thresholds
-from tests.conftest import run
+from tests.conftest import predict_here, run
 from tools.runs import chosen_votes
 from tools.validate import validate
 
@@ -42,7 +42,7 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
                                                                              str(full / "seed-43")],
                                                           thresholds={"threshold": 1.0})))
     for directory, output in ((full, "again.json"), (strict, "strict.json")):
-        result = run(f"{TRACK}/predict.py", "--model-dir", str(directory), "--input", str(test), "--output",
+        result = predict_here(TRACK, "--model-dir", str(directory), "--input", str(test), "--output",
                      str(tmp_path / output))
         assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "again.json").read_bytes() == (full / "submission.json").read_bytes()
@@ -67,8 +67,9 @@ def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample
     first = run(*args, "--fold", "0")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "folds 1 not finished yet" in first.stdout and not (out / "kfold.json").exists()
-    second = run(*args, "--fold", "1")  # the last fold to finish writes the results
+    second = run(*args)  # every fold: the finished one is kept, and the last to finish writes the results
     assert second.returncode == 0, second.stderr[-3000:]
+    assert second.stdout.count("finished, kept") == 1 and "fold-1/model --overwrite" in second.stdout
     result = json.load(open(out / "kfold.json"))
     assert 0.2 <= result["out_of_fold_f1"] <= 1 and result["out_of_fold_f1"] >= result["out_of_fold_f1_fixed"]
     for i in (0, 1):  # the thresholds chosen out of fold, saved in every fold
@@ -82,8 +83,6 @@ def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample
     assert validate(TRACK, str(test), str(out / "submission.json")) == ([], 32)
     ensemble = json.load(open(out / "ensemble.json"))  # predict.py --model-dir OUT: the folds' ensemble
     assert ensemble["members"] == ["fold-0/model", "fold-1/model"] and ensemble["thresholds"] == result["thresholds"]
-    again = run(*args)
-    assert again.returncode == 0 and again.stdout.count("finished, kept") == 2
 
 
 def test_thresholds_chosen_by_score_then_nearest_the_current_setting():

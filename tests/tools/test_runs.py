@@ -43,7 +43,7 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
                                                           thresholds={"threshold": 1.0})))
     for directory, output in ((full, "again.json"), (strict, "strict.json")):
         result = predict_here(TRACK, "--model-dir", str(directory), "--input", str(test), "--output",
-                     str(tmp_path / output))
+                              str(tmp_path / output))
         assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "again.json").read_bytes() == (full / "submission.json").read_bytes()
     events = [len(json.loads(line)["event_list"]) for name in ("again.json", "strict.json")

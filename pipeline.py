@@ -115,8 +115,9 @@ def main(argv=None):
 
 def train_seeds(name, out, n, arguments, first_seed=42):
     """Train n seeds (OUT/seed-S, each kept when finished, resumed when interrupted), then score their
-    ensemble on dev (its thresholds chosen there, where the track has any) beside each member's best dev, and
-    save it (OUT/ensemble.json: predict.py --model-dir OUT predicts with it); the ensemble's Predictor."""
+    ensemble on dev (at its members' mean thresholds, or a vote where one scores higher) beside each member's
+    best dev, and save it (OUT/ensemble.json: predict.py --model-dir OUT predicts with it); the ensemble's
+    Predictor."""
     from common.model_dir import write_ensemble
     from tools.runs import best_dev, ensemble_on_dev, train_member
 
@@ -126,25 +127,31 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     t = track(name)
     dev = find_data_files(t.FILES, arguments[arguments.index("--data-dir") + 1],
                           {"dev": _option(arguments, "--dev")}, need=("dev",))["dev"]
-    predictor, gold, rows, tuning, voting = ensemble_on_dev(name, members, dev)
+    predictor, gold, rows, voting = ensemble_on_dev(name, members, dev)
     votes = voting and voting["votes"]
-    write_ensemble(out, name, members, None if votes else tuning and tuning["setting"],
-                   chosen_on=(tuning or voting) and "dev", votes=votes)
+    thresholds = None if votes else getattr(predictor, "thresholds", None)
+    write_ensemble(out, name, members, chosen_on=voting and "dev", votes=votes)
     t.write_submission(os.path.join(out, t.DEV_PREDICTIONS), rows)
-    summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": tuning, "voting": voting}
+    summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": thresholds,
+               "voting": voting}
     for member in members:
         best, tuned = best_dev(member)
         summary["members"][member] = {"best_dev_f1": best, "dev_f1_at_chosen_thresholds": tuned}
-        print(f"{member}: best dev F1 {best:.4f}" + (f" ({tuned:.4f} at the thresholds chosen on dev)" if tuned else ""))
-    averaged = f" at the thresholds chosen for it on dev, {tuning['setting']}" if tuning else ""
+        print(f"{member}: best dev F1 {best:.4f}"
+              + (f" ({tuned:.4f} at the thresholds chosen on dev)" if tuned else ""))
+    averaged = f" at its members' mean thresholds, {_rounded(thresholds)}" if thresholds else ""
     if votes:
         print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} by a vote chosen on dev (kept where at "
-              f"least {votes:g} of the {n} members predict it; averaged: {voting['averaged_dev_f1']:.4f}{averaged})")
+              f"least {votes:g} of the {n} members predict it; averaged: {voting['averaged_dev_f1']:.4f})")
     else:
         print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} averaged{averaged}"
               + (f" (voting scores {max(voting['dev_f1'].values()):.4f} at best)" if voting else ""))
     write_json(os.path.join(out, "seeds.json"), summary)
     return predictor
+
+
+def _rounded(thresholds):
+    return ", ".join(f"{k} {v:.3g}" for k, v in thresholds.items())
 
 
 def _option(arguments, name):

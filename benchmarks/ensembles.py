@@ -5,8 +5,8 @@
 
 seeds       per set and track: the default recipe trained with each seed (the learning benchmark's runs, reused
             when recorded), each member's test F1 and that of their ensemble as pipeline --seeds makes it
-            (thresholds chosen for the ensemble on dev), and at the members' averaged thresholds
-            (predict.py --model-dir A B C);
+            (at its members' mean thresholds, or a vote chosen on dev), the averaged ensemble's at the
+            members' mean thresholds (predict.py --model-dir A B C) and at thresholds chosen again for it on dev;
 kfold       on the yardstick: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
             single model trained on the train file alone (the seeds part's first seed);
 thresholds  the same single models: test F1 with the thresholds chosen on dev (what predict.py uses) against
@@ -64,30 +64,42 @@ def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeou
 
 
 def seeds_part(name, set_name, runs, data_dir, work):
-    """The members' test F1 and their ensemble's as pipeline --seeds makes it (averaged, thresholds chosen for
-    it on dev, or a vote where one scores higher on dev); the averaged ensemble's at those thresholds and at
-    the members' averaged ones; where the models may vote, each vote's."""
+    """The members' test F1 and their ensemble's as pipeline --seeds makes it (averaged at the members' mean
+    thresholds, or a vote where one scores higher on dev); the averaged ensemble's at the members' mean
+    thresholds and, for comparison, at thresholds chosen again for it on dev; where the models may vote, each
+    vote's."""
+    import dataclasses
+
     from common.data import find_data_files
     from common.ensemble import ensemble, vote
-    from common.track import load_predictor
+    from common.model_dir import load_model_dir
+    from common.track import load_predictor, tune_thresholds
     from tools.runs import ensemble_on_dev
     from tools.validate import score
 
     members, dirs, t = [r["test"]["f1"] for r in runs], [r["dir"] for r in runs], track(name)
     out = os.path.join(work, "ensembles", set_name, name)
     os.makedirs(out, exist_ok=True)
-    averaged = predict_test(name, dirs, data_dir, os.path.join(out, "averaged_thresholds_" + t.SUBMISSION))
-    predictor, _, _, tuning, voting = ensemble_on_dev(name, dirs, find_data_files(t.FILES, data_dir)["dev"])
+    dev = find_data_files(t.FILES, data_dir)["dev"]
+    predictor, _, _, voting = ensemble_on_dev(name, dirs, dev)
     chosen = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
+    members_only = load_predictor(t, dirs, 32, "auto", votes=1) if voting else None
+    averaged_predictor = ensemble(members_only.predictors) if voting else load_predictor(t, dirs, 32, "auto")
+    mean_thresholds = averaged_predictor.thresholds if getattr(averaged_predictor, "thresholds", None) else None
+    averaged = predict_test(name, dirs, data_dir, os.path.join(out, "averaged_" + t.SUBMISSION),
+                            predictor=averaged_predictor)
     result = {"members": members, "mean": float(np.mean(members)), "best": max(members), "ensemble": chosen,
-              "ensemble_at_averaged_thresholds": averaged, "thresholds": tuning and tuning["setting"],
-              "gain_over_mean": chosen - float(np.mean(members)), "spread": max(members) - min(members),
-              "votes": voting and voting["votes"]}
-    if voting:  # the averaged ensemble at the thresholds chosen for it, and every vote, from one set of members
-        members_only = load_predictor(t, dirs, 32, "auto", votes=1)
-        result["averaged_dev"], result["vote_dev"] = voting["averaged_dev_f1"], voting["dev_f1"]
-        result["averaged"] = predict_test(name, dirs, data_dir, os.path.join(out, "averaged_" + t.SUBMISSION),
-                                          tuning and tuning["setting"], ensemble(members_only.predictors))
+              "averaged": averaged, "thresholds": mean_thresholds, "gain_over_mean": chosen - float(np.mean(members)),
+              "spread": max(members) - min(members), "votes": voting and voting["votes"]}
+    if mean_thresholds:  # the earlier rule: thresholds chosen again for the averaged ensemble on dev
+        config = dataclasses.replace(load_model_dir(dirs[0], t)[1], **mean_thresholds)
+        _, tuning, _ = tune_thresholds(t, averaged_predictor, config, t.load(dev, report=False, require_items=True))
+        result["rechosen"] = predict_test(name, dirs, data_dir, os.path.join(out, "rechosen_" + t.SUBMISSION),
+                                          predictor=averaged_predictor)
+        result["rechosen_thresholds"], result["rechosen_dev"] = tuning["setting"], tuning["dev_f1"]
+        result["averaged_dev"] = tuning["fixed_dev_f1"]
+    if voting:
+        result["vote_dev"] = voting["dev_f1"]
         test, gold = test_files(data_dir)
         items = t.load(test, report=False, require_items=True)
         lists = members_only.member_predictions(t.inputs(items))
@@ -204,10 +216,11 @@ def tables(results, n):
     lines = []
     if results.get("seeds"):
         lines += ["\nEnsembles of seeds (test F1; reading comprehension in points). \"ensemble\" is what SEEDS=N "
-                  "submits, \"chosen on dev\" how it combines; then the averaged ensemble at the thresholds chosen "
-                  "for it on dev and at the members' averaged ones, and each vote (kept where K members predict):\n",
+                  "submits, \"chosen on dev\" how it combines; then the averaged ensemble at its members' mean "
+                  "thresholds and at thresholds chosen again for it on dev, and each vote (kept where K members "
+                  "predict):\n",
                   "| set | track | members | mean | best | ensemble | chosen on dev | gain over the mean | "
-                  "member spread | averaged | averaged, members' thresholds | votes K = 1, 2, ... |",
+                  "member spread | averaged | averaged, thresholds chosen again on dev | votes K = 1, 2, ... |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for set_name, rows in results["seeds"].items():
             for name, r in rows.items():
@@ -215,8 +228,7 @@ def tables(results, n):
                 lines.append(f"| {set_name} | {name} | {', '.join(fmt(name, v) for v in r['members'])} | "
                              f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | **{fmt(name, r['ensemble'])}** | "
                              f"{how} | {r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} | "
-                             f"{fmt(name, r.get('averaged', r['ensemble']))} | "
-                             f"{fmt(name, r['ensemble_at_averaged_thresholds']) if r['thresholds'] else ''} | "
+                             f"{fmt(name, r['averaged'])} | {fmt(name, r.get('rechosen'))} | "
                              f"{', '.join(fmt(name, v) for v in r.get('vote_test', {}).values())} |")
     if results.get("kfold"):
         lines += ["\nk-fold on the yardstick (test F1):\n", "| track | out-of-fold F1 | k-fold ensemble, test | "

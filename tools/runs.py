@@ -65,18 +65,15 @@ def ensemble_rows(name, model_dirs, path, batch_size=32, precision="auto", predi
 
 
 def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
-    """(the ensemble's Predictor, dev gold, dev rows, tuning, voting) chosen on `dev` with the official metric.
-    Where the track has thresholds they are chosen for the averaging ensemble itself (one pass; its members'
-    were each chosen for one model alone, and averaged is where the search starts); tuning as
-    common.track.tune_thresholds gives it, or None. Where the track's models may vote (common.ensemble.Voting),
-    every count of votes, 1 to N, is scored on dev as well (each member predicts at its own thresholds), and the
-    best vote replaces the average if it scores higher. voting: None, or {"votes": the count chosen or None,
-    "dev_f1": {count: dev F1}, "averaged_dev_f1"}."""
-    import dataclasses
-
+    """(the ensemble's Predictor, dev gold, dev rows, voting) on `dev`, scored with the official metric. The
+    averaged ensemble decodes at its members' weighted mean thresholds, each chosen on dev for its own model:
+    thresholds chosen again for the ensemble on the same dev set fitted dev, and scored under the members' mean
+    on test wherever the two differed (README, "Ensembles, k-fold and thresholds"). Where the track's models may vote
+    (common.ensemble.Voting), every count of votes, 1 to N, is scored on dev as well (each member predicts at its
+    own thresholds), and the best vote replaces the average if it scores higher. voting: None, or {"votes": the
+    count chosen or None, "dev_f1": {count: dev F1}, "averaged_dev_f1"}."""
     from common.ensemble import ensemble, vote
-    from common.model_dir import load_model_dir
-    from common.track import load_predictor, tune_thresholds
+    from common.track import load_predictor
     from common.training import progress
     from tools.tracks import track
 
@@ -85,14 +82,9 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
     voting = load_predictor(t, model_dirs, batch_size, precision, votes=1) if votes else None
     predictor = ensemble(voting.predictors) if voting else load_predictor(t, model_dirs, batch_size, precision)
     items = t.load(dev, report=False, require_items=True)
-    tuning = rows = None
-    if getattr(predictor, "thresholds", None):
-        config = dataclasses.replace(load_model_dir(model_dirs[0], t)[1], **predictor.thresholds)
-        _, tuning, rows = tune_thresholds(t, predictor, config, items, progress)
-    if rows is None:
-        rows = t.to_submission(items, predictor.predict(t.inputs(items), progress))
+    rows = t.to_submission(items, predictor.predict(t.inputs(items), progress))
     if not voting:
-        return predictor, items, rows, tuning, None
+        return predictor, items, rows, None
     lists = voting.member_predictions(t.inputs(items), progress)
     voted = {k: t.to_submission(items, vote(lists, voting.weights, k, t.vote_key)) for k in range(1, len(lists) + 1)}
     record = {"votes": None, "dev_f1": {k: t.score(items, r)["f1"] for k, r in voted.items()},
@@ -100,7 +92,7 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
     record["votes"] = chosen_votes(record["dev_f1"], record["averaged_dev_f1"])
     if record["votes"]:
         voting.votes, predictor, rows = record["votes"], voting, voted[record["votes"]]
-    return predictor, items, rows, tuning, record
+    return predictor, items, rows, record
 
 
 def chosen_votes(vote_f1, averaged_f1):

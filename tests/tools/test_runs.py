@@ -32,10 +32,15 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
     assert len(seeds["members"]) == 2 and 0.3 <= seeds["ensemble_dev_f1"] <= 1
     test = small_sample / TRACK / "test1.json"
     assert validate(TRACK, str(test), str(full / "submission.json")) == ([], 32)
-    # OUT is an ensemble directory: predict.py --model-dir OUT predicts as the submission was made, at the
-    # ensemble's own thresholds (at 1.0 nothing fires: they are read)
+    # the ensemble decodes at its members' mean thresholds, each chosen on dev for its model; OUT is an ensemble
+    # directory: predict.py --model-dir OUT predicts as the submission was made, reading the thresholds
+    # ensemble.json names (at 1.0 nothing fires) or, where it names none, the members'
     ensemble = json.load(open(full / "ensemble.json"))
-    assert ensemble["members"] == ["seed-42", "seed-43"] and ensemble["thresholds"] == seeds["thresholds"]["setting"]
+    assert ensemble["members"] == ["seed-42", "seed-43"] and ensemble["thresholds"] is None
+    configs = [json.load(open(full / member / "config.json")) for member in ensemble["members"]]
+    chosen = configs[0]["thresholds"]["setting"]
+    assert seeds["thresholds"] == {k: pytest.approx((configs[0]["config"][k] + configs[1]["config"][k]) / 2)
+                                   for k in chosen}
     strict = tmp_path / "strict"
     strict.mkdir()
     (strict / "ensemble.json").write_text(json.dumps(dict(ensemble, members=[str(full / "seed-42"),

@@ -285,6 +285,6 @@ def warn_if_unlearned(best, key, *warnings):
         if line:
             print(line, file=sys.stderr)
     if best and not best.get(f"dev_{key}"):
-        print(f"warning: the best dev {key} is 0 after {best['epoch']} epoch(s): the model learned nothing dev can "
-              "see; check that train and dev are of this track, or train longer or with another --learning-rate",
+        print(f"warning: dev {key} is 0 at every epoch: the model learned nothing dev can see; check that train "
+              "and dev are of this track, or train longer or with another --learning-rate",
               file=sys.stderr)

@@ -7,6 +7,7 @@ seeds       per set and track: the default recipe trained with each seed (the le
             when recorded), each member's test F1 and that of their ensemble as pipeline --seeds makes it
             (at its members' mean thresholds, or a vote chosen on dev), the averaged ensemble's at the
             members' mean thresholds (predict.py --model-dir A B C) and at thresholds chosen again for it on dev;
+            reading comprehension: dev and test F1 of three rules to combine start and end distributions;
 kfold       on the yardstick: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
             single model trained on the train file alone (the seeds part's first seed);
 thresholds  the same single models: test F1 with the thresholds chosen on dev (what predict.py uses) against
@@ -108,7 +109,54 @@ def seeds_part(name, set_name, runs, data_dir, work):
             path = os.path.join(out, f"vote_{k}_" + t.SUBMISSION)
             t.write_submission(path, t.to_submission(items, vote(lists, members_only.weights, k, t.vote_key)))
             result["vote_test"][k] = score(name, gold, path)["f1"]
+    if name == "reading_comprehension":
+        result["rules"] = combination_rules(name, averaged_predictor, data_dir, dev, out)
+        result["members_dev"] = [max(r["dev_f1"]) for r in runs]
     return result
+
+
+def mixture_spans(start, end, max_answer_len, weights):
+    """The best span per row under the mixture of the members' span distributions: a span scores
+    log(sum over members of weight x p(start) x p(end)). start, end: (members, B, T) log-probabilities, -inf where
+    no answer may start or end. Returns (starts, ends, scores) as reading_comprehension.spans.best_spans does."""
+    _, batch, t = start.shape
+    positions = np.arange(t)
+    band = (positions[None] >= positions[:, None]) & (positions[None] < positions[:, None] + max_answer_len)
+    log_weights = np.log(np.asarray(weights, "float64"))[:, None, None, None]
+    with np.errstate(divide="ignore", invalid="ignore"):  # -inf + -inf where neither may be an answer
+        pairs = np.logaddexp.reduce(log_weights + start[..., :, None] + end[..., None, :], axis=0)
+    pairs = np.where(band, pairs, -np.inf).reshape(batch, -1)
+    best = pairs.argmax(1)
+    starts, ends = np.unravel_index(best, (t, t))
+    return starts, ends, pairs[np.arange(batch), best]
+
+
+def combination_rules(name, averaged, data_dir, dev, out):
+    """Reading comprehension: dev and test F1 of three ways to combine the members' start and end distributions,
+    decoded from the same loaded models: the average of probabilities (what the ensemble ships), the average of
+    log-probabilities, and the mixture of the members' span distributions (mixture_spans)."""
+    import copy
+    import functools
+
+    t = track(name)
+    dev_items = t.load(dev, report=False, require_items=True)
+
+    def member_log_probs(inputs):
+        outputs = [m(inputs) for m in averaged.members]
+        return [np.stack([np.asarray(o[k], "float64") for o in outputs]) for k in (0, 1)]
+
+    log_averaged, mixture = copy.copy(averaged), copy.copy(averaged)
+    log_averaged.log_probs = lambda inputs: [np.tensordot(averaged.weights, lp, 1) for lp in member_log_probs(inputs)]
+    mixture.log_probs = member_log_probs
+    mixture.span_search = functools.partial(mixture_spans, weights=averaged.weights)
+    rules = {}
+    for rule, predictor in (("probabilities", averaged), ("log-probabilities", log_averaged),
+                            ("span probabilities", mixture)):
+        rows = t.to_submission(dev_items, predictor.predict(t.inputs(dev_items)))
+        rules[rule] = {"dev": t.score(dev_items, rows)["f1"],
+                       "test": predict_test(name, None, data_dir, os.path.join(out, f"rule_{rule.replace(' ', '_')}_"
+                                                                                     + t.SUBMISSION), predictor=predictor)}
+    return rules
 
 
 def thresholds_part(name, run, data_dir, work):
@@ -230,6 +278,17 @@ def tables(results, n):
                              f"{how} | {r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} | "
                              f"{fmt(name, r['averaged'])} | {fmt(name, r.get('rechosen'))} | "
                              f"{', '.join(fmt(name, v) for v in r.get('vote_test', {}).values())} |")
+    rules = [(set_name, r) for set_name, rows in results.get("seeds", {}).items() for r in rows.values()
+             if "rules" in r]
+    if rules:
+        lines += ["\nReading comprehension: three ways to combine the members' start and end distributions, decoded "
+                  "from the same members (F1 in points; the members' best dev F1 and their test F1):\n",
+                  "| set | split | members | averaged probabilities (shipped) | averaged log-probabilities | "
+                  "averaged span probabilities |", "|---|---|---|---|---|---|"]
+        for set_name, r in rules:
+            for split, members in (("dev", r["members_dev"]), ("test", r["members"])):
+                lines.append(f"| {set_name} | {split} | {', '.join(f'{v:.1f}' for v in members)} | "
+                             + " | ".join(f"{rule[split]:.1f}" for rule in r["rules"].values()) + " |")
     if results.get("kfold"):
         lines += ["\nk-fold on the yardstick (test F1):\n", "| track | out-of-fold F1 | k-fold ensemble, test | "
                   "single model (train file only), test |", "|---|---|---|---|"]

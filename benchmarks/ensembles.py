@@ -82,25 +82,27 @@ def seeds_part(name, set_name, runs, data_dir, work):
     out = os.path.join(work, "ensembles", set_name, name)
     os.makedirs(out, exist_ok=True)
     dev = find_data_files(t.FILES, data_dir)["dev"]
-    predictor, _, _, voting = ensemble_on_dev(name, dirs, dev)
+    predictor, dev_items, dev_rows, voting = ensemble_on_dev(name, dirs, dev)
     chosen = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
-    members_only = load_predictor(t, dirs, 32, "auto", votes=1) if voting else None
-    averaged_predictor = ensemble(members_only.predictors) if voting else load_predictor(t, dirs, 32, "auto")
+    voted = voting and voting["votes"]
+    # where no vote was chosen, the ensemble is the averaged one, already scored
+    averaged_predictor = ensemble(predictor.predictors) if voted else predictor
     mean_thresholds = averaged_predictor.thresholds if getattr(averaged_predictor, "thresholds", None) else None
     averaged = predict_test(name, dirs, data_dir, os.path.join(out, "averaged_" + t.SUBMISSION),
-                            predictor=averaged_predictor)
+                            predictor=averaged_predictor) if voted else chosen
     result = {"members": members, "mean": float(np.mean(members)), "best": max(members), "ensemble": chosen,
               "averaged": averaged, "thresholds": mean_thresholds, "gain_over_mean": chosen - float(np.mean(members)),
-              "spread": max(members) - min(members), "votes": voting and voting["votes"]}
+              "spread": max(members) - min(members), "votes": voted}
     if mean_thresholds:  # the earlier rule: thresholds chosen again for the averaged ensemble on dev
         config = dataclasses.replace(load_model_dir(dirs[0], t)[1], **mean_thresholds)
-        _, tuning, _ = tune_thresholds(t, averaged_predictor, config, t.load(dev, report=False, require_items=True))
+        _, tuning, _ = tune_thresholds(t, averaged_predictor, config, dev_items)
         result["rechosen"] = predict_test(name, dirs, data_dir, os.path.join(out, "rechosen_" + t.SUBMISSION),
                                           predictor=averaged_predictor)
         result["rechosen_thresholds"], result["rechosen_dev"] = tuning["setting"], tuning["dev_f1"]
         result["averaged_dev"] = tuning["fixed_dev_f1"]
     if voting:
         result["vote_dev"] = voting["dev_f1"]
+        members_only = load_predictor(t, dirs, 32, "auto", votes=1)
         test, gold = test_files(data_dir)
         items = t.load(test, report=False, require_items=True)
         lists = members_only.member_predictions(t.inputs(items))
@@ -110,7 +112,8 @@ def seeds_part(name, set_name, runs, data_dir, work):
             t.write_submission(path, t.to_submission(items, vote(lists, members_only.weights, k, t.vote_key)))
             result["vote_test"][k] = score(name, gold, path)["f1"]
     if name == "reading_comprehension":
-        result["rules"] = combination_rules(name, averaged_predictor, data_dir, dev, out)
+        result["rules"] = combination_rules(name, averaged_predictor, data_dir, dev_items, out,
+                                            {"dev": t.score(dev_items, dev_rows)["f1"], "test": averaged})
         result["members_dev"] = [max(r["dev_f1"]) for r in runs]
     return result
 
@@ -131,15 +134,15 @@ def mixture_spans(start, end, max_answer_len, weights):
     return starts, ends, pairs[np.arange(batch), best]
 
 
-def combination_rules(name, averaged, data_dir, dev, out):
+def combination_rules(name, averaged, data_dir, dev_items, out, averaged_f1):
     """Reading comprehension: dev and test F1 of three ways to combine the members' start and end distributions,
-    decoded from the same loaded models: the average of probabilities (what the ensemble ships), the average of
-    log-probabilities, and the mixture of the members' span distributions (mixture_spans)."""
+    decoded from the same loaded models: the average of probabilities (what the ensemble ships: `averaged`, whose
+    dev and test F1 are `averaged_f1`), the average of log-probabilities, and the mixture of the members' span
+    distributions (mixture_spans)."""
     import copy
     import functools
 
     t = track(name)
-    dev_items = t.load(dev, report=False, require_items=True)
 
     def member_log_probs(inputs):
         outputs = [m(inputs) for m in averaged.members]
@@ -149,9 +152,8 @@ def combination_rules(name, averaged, data_dir, dev, out):
     log_averaged.log_probs = lambda inputs: [np.tensordot(averaged.weights, lp, 1) for lp in member_log_probs(inputs)]
     mixture.log_probs = member_log_probs
     mixture.span_search = functools.partial(mixture_spans, weights=averaged.weights)
-    rules = {}
-    for rule, predictor in (("probabilities", averaged), ("log-probabilities", log_averaged),
-                            ("span probabilities", mixture)):
+    rules = {"probabilities": averaged_f1}
+    for rule, predictor in (("log-probabilities", log_averaged), ("span probabilities", mixture)):
         rows = t.to_submission(dev_items, predictor.predict(t.inputs(dev_items)))
         rules[rule] = {"dev": t.score(dev_items, rows)["f1"],
                        "test": predict_test(name, None, data_dir, os.path.join(out, f"rule_{rule.replace(' ', '_')}_"

@@ -18,6 +18,8 @@ speed       prediction time and memory of an ensemble of N models against one (t
 Results: outputs/bench/ensembles.json and ensembles.md.
 """
 import argparse
+import copy
+import functools
 import json
 import os
 import subprocess
@@ -139,8 +141,7 @@ def combination_rules(name, averaged, data_dir, dev_items, out, averaged_f1):
     decoded from the same loaded models: the average of probabilities (what the ensemble ships: `averaged`, whose
     dev and test F1 are `averaged_f1`), the average of log-probabilities, and the mixture of the members' span
     distributions (mixture_spans)."""
-    import copy
-    import functools
+    from common.ensemble import weighted_mean
 
     t = track(name)
 
@@ -149,7 +150,8 @@ def combination_rules(name, averaged, data_dir, dev_items, out, averaged_f1):
         return [np.stack([np.asarray(o[k], "float64") for o in outputs]) for k in (0, 1)]
 
     log_averaged, mixture = copy.copy(averaged), copy.copy(averaged)
-    log_averaged.log_probs = lambda inputs: [np.tensordot(averaged.weights, lp, 1) for lp in member_log_probs(inputs)]
+    log_averaged.log_probs = lambda inputs: [weighted_mean(list(lp), averaged.weights)
+                                             for lp in member_log_probs(inputs)]
     mixture.log_probs = member_log_probs
     mixture.span_search = functools.partial(mixture_spans, weights=averaged.weights)
     rules = {"probabilities": averaged_f1}

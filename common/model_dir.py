@@ -225,7 +225,7 @@ def load_model_dir(model_dir, track, allow_unfinished=False):
     name, run, values = read_record(model_dir)
     if (name or track.NAME) != track.NAME:
         raise ModelDirError(f"{model_dir}: a {name} model, not {track.NAME}; use "
-                            f"{name}/predict.py or a {track.NAME} model directory")
+                            f"{name}/predict.py, or a model directory of {track.NAME}")
     files = BertFiles(os.path.join(model_dir, "bert_config.json"), None, os.path.join(model_dir, "vocab.txt"))
     try:
         files.check(require_checkpoint=False)

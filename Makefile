@@ -3,7 +3,8 @@
 # make bench | bench-recompute | bench-learning [REAL_DIR=...]          (benchmarks)
 # Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN,
 #            LEARNING_RATE, RECOMPUTE=1, PRECISION, STRATEGY, TRAIN_ARGS (more train.py arguments),
-#            SEEDS=N (N seeds, one submission from their ensemble), FOLDS=K (k-fold, tools.kfold);
+#            SEEDS=N (N seeds, one submission from their ensemble), FOLDS=K (k-fold, tools.kfold), VOTES=V
+#            (with FOLDS, relation extraction: the fold models vote);
 #            TEST_WORKERS (processes for make test, default 2)
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -16,7 +17,7 @@ PIPELINE_ARGS = $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(BERT_DIR),--be
 	$(if $(MAXLEN),--maxlen "$(MAXLEN)") $(if $(LEARNING_RATE),--learning-rate "$(LEARNING_RATE)") \
 	$(if $(RECOMPUTE),--recompute) $(if $(PRECISION),--precision "$(PRECISION)") \
 	$(if $(STRATEGY),--strategy "$(STRATEGY)") $(if $(TRAIN_ARGS),--train-args "$(TRAIN_ARGS)") \
-	$(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds "$(FOLDS)")
+	$(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds "$(FOLDS)") $(if $(VOTES),--votes "$(VOTES)")
 
 .PHONY: install test test-fast relation_extraction event_extraction reading_comprehension all bench bench-recompute \
 	bench-learning clean

@@ -8,7 +8,7 @@ first use under outputs/, with settings that let the tiny model learn in minutes
 --seeds N trains N models (seeds 42, 43, ...; OUT/seed-S each, kept when finished and
 resumed when interrupted) and writes one submission from their ensemble, with each
 member's dev score and the ensemble's; OUT is then an ensemble directory (predict.py --model-dir OUT
-predicts as the submission was made); --folds K runs tools.kfold instead.
+predicts as the submission was made); --folds K runs tools.kfold instead (--votes V: its fold models vote).
 """
 import argparse
 import glob
@@ -62,9 +62,14 @@ def main(argv=None):
     p.add_argument("--train-args", default="", help="more train.py arguments, as one string")
     p.add_argument("--seeds", type=int, default=1, help="train this many seeds and submit their ensemble")
     p.add_argument("--folds", type=int, default=0, help="k-fold (tools.kfold): K models, submit their ensemble")
+    p.add_argument("--votes", type=float, help="with --folds (relation extraction): the fold models vote, an SPO "
+                                               "kept where at least VOTES of them predict it (--seeds chooses its "
+                                               "vote on dev)")
     args = p.parse_args(argv)
     if args.seeds < 1 or args.folds == 1 or (args.folds and args.seeds > 1):
         p.error("--seeds N (N >= 1) or --folds K (K >= 2), not both")
+    if args.votes is not None and not args.folds:
+        p.error("--votes goes with --folds; --seeds chooses its vote on dev")
     outputs = os.path.join(ROOT, "outputs")
     settings = {}
     if not args.data_dir or not args.bert_dir:
@@ -93,7 +98,9 @@ def main(argv=None):
     data = ["--data-dir", args.data_dir, "--bert-dir", args.bert_dir]
     submission = os.path.join(out, track(args.track).SUBMISSION)
     if args.folds:
-        run_step([python, "-m", "tools.kfold", args.track, "--folds", str(args.folds), *data, "--out", out, *recipe])
+        votes = [] if args.votes is None else ["--votes", f"{args.votes:g}"]
+        run_step([python, "-m", "tools.kfold", args.track, "--folds", str(args.folds), *votes, *data, "--out", out,
+                  *recipe])
     elif args.seeds > 1:
         predictor = train_seeds(args.track, out, args.seeds, data + recipe)
         if test:

@@ -8,8 +8,9 @@ seeds       per set and track: the default recipe trained with each seed (the le
             (at its members' mean thresholds, or a vote chosen on dev), the averaged ensemble's at the
             members' mean thresholds (predict.py --model-dir A B C) and at thresholds chosen again for it on dev;
             reading comprehension: dev and test F1 of three rules to combine start and end distributions;
-kfold       on the yardstick: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
-            single model trained on the train file alone (the seeds part's first seed);
+kfold       per set and track: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
+            single model trained on the train file alone (the seeds part's first seed), each fold model's
+            and, where the models may vote, each vote's;
 thresholds  the same single models: test F1 with the thresholds chosen on dev (what predict.py uses) against
             the fixed ones they trained with;
 speed       prediction time and memory of an ensemble of N models against one (tiny and BERT-base-shaped,
@@ -177,8 +178,14 @@ def thresholds_part(name, run, data_dir, work):
             "dev_tuned": tuning["dev_f1"], "dev_fixed": tuning["fixed_dev_f1"]}
 
 
-def kfold_part(name, data_dir, bert_dir, regime, folds, epochs, work, single_f1):
-    out = os.path.join(work, "ensembles", "kfold", name)
+def kfold_part(name, set_name, data_dir, bert_dir, regime, folds, epochs, work, single_f1):
+    """tools.kfold's out-of-fold F1 and its submission's test F1 (the K-fold ensemble), each fold model's test F1
+    at the thresholds chosen out of fold and, where the track's models may vote, each vote's."""
+    from common.ensemble import vote
+    from common.track import load_predictor
+    from tools.validate import score
+
+    out = os.path.join(work, "ensembles", "kfold", set_name, name)
     settings = dict(SETTINGS[name], learning_rate=REGIMES[regime]["learning_rate"], epochs=epochs, seed=42)
     command = [sys.executable, "-m", "tools.kfold", name, "--folds", str(folds), "--data-dir", data_dir, "--bert-dir",
                bert_dir, "--out", out] + [x for k, v in settings.items() for x in (f"--{k.replace('_', '-')}", str(v))]
@@ -187,10 +194,23 @@ def kfold_part(name, data_dir, bert_dir, regime, folds, epochs, work, single_f1)
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
     with open(os.path.join(out, "kfold.json"), encoding="utf-8") as f:
         summary = json.load(f)
-    test, gold = test_files(data_dir)
-    from tools.validate import score
-    ensemble = score(name, gold, summary["submission"])["f1"]
-    return {"out_of_fold": summary["out_of_fold_f1"], "ensemble_test": ensemble, "single_test": single_f1}
+    t, (test, gold) = track(name), test_files(data_dir)
+    found = {"out_of_fold": summary["out_of_fold_f1"], "ensemble_test": score(name, gold, summary["submission"])["f1"],
+             "single_test": single_f1}
+    members = load_predictor(t, [os.path.join(out, f"fold-{i}", "model") for i in range(folds)], 32, "auto", votes=1)
+    items = t.load(test, report=False, require_items=True)
+    lists = members.member_predictions(t.inputs(items))
+
+    def test_f1(predictions, file_name):
+        path = os.path.join(out, file_name + "_" + t.SUBMISSION)
+        t.write_submission(path, t.to_submission(items, predictions))
+        return score(name, gold, path)["f1"]
+
+    found["members"] = [test_f1(p, f"fold_{i}") for i, p in enumerate(lists)]
+    if hasattr(t, "vote_key"):
+        found["vote_test"] = {k: test_f1(vote(lists, members.weights, k, t.vote_key), f"vote_{k}")
+                              for k in range(1, folds + 1)}
+    return found
 
 
 # ---------------------------------------------------------------- speed and memory
@@ -294,11 +314,15 @@ def tables(results, n):
                 lines.append(f"| {set_name} | {split} | {', '.join(f'{v:.1f}' for v in members)} | "
                              + " | ".join(f"{rule[split]:.1f}" for rule in r["rules"].values()) + " |")
     if results.get("kfold"):
-        lines += ["\nk-fold on the yardstick (test F1):\n", "| track | out-of-fold F1 | k-fold ensemble, test | "
-                  "single model (train file only), test |", "|---|---|---|---|"]
-        for name, r in results["kfold"].items():
-            lines.append(f"| {name} | {fmt(name, r['out_of_fold'])} | {fmt(name, r['ensemble_test'])} | "
-                         f"{fmt(name, r['single_test'])} |")
+        lines += ["\nk-fold (test F1; the fold models at the thresholds chosen out of fold, and each vote of them, "
+                  "kept where K fold models predict):\n",
+                  "| set | track | out-of-fold F1 | k-fold ensemble, test | single model (train file only), test | "
+                  "fold models, test | votes K = 1, 2, ... |", "|---|---|---|---|---|---|---|"]
+        for set_name, rows in results["kfold"].items():
+            for name, r in rows.items():
+                lines.append(f"| {set_name} | {name} | {fmt(name, r['out_of_fold'])} | **{fmt(name, r['ensemble_test'])}** "
+                             f"| {fmt(name, r['single_test'])} | {', '.join(fmt(name, v) for v in r['members'])} | "
+                             f"{', '.join(fmt(name, v) for v in r.get('vote_test', {}).values())} |")
     if results.get("thresholds"):
         lines += ["\nThresholds chosen on dev against the fixed ones (same models; test F1, dev F1):\n",
                   "| set | track | seed | fixed: test | chosen: test | fixed: dev | chosen: dev | chosen |",
@@ -357,11 +381,11 @@ def main(argv=None):
                     found = thresholds_part(name, run, data[name], args.out)
                     if found:
                         results.setdefault("thresholds", {}).setdefault(set_name, {})[f"{name}:{run['seed']}"] = found
-            if "kfold" in args.parts and set_name == "yardstick":
-                results.setdefault("kfold", {})[name] = kfold_part(name, data[name], berts[args.regime], args.regime,
-                                                                   args.folds, args.epochs, args.out,
-                                                                   runs[0]["test"]["f1"])
-                print(f"[kfold] {name}: {results['kfold'][name]}", flush=True)
+            if "kfold" in args.parts:
+                results.setdefault("kfold", {}).setdefault(set_name, {})[name] = kfold_part(
+                    name, set_name, data[name], berts[args.regime], args.regime, args.folds, args.epochs, args.out,
+                    runs[0]["test"]["f1"])
+                print(f"[{set_name}] {name} kfold: {results['kfold'][set_name][name]}", flush=True)
     if "speed" in args.parts:
         from pipeline import embedded_default
         _, tiny = embedded_default(os.path.join(ROOT, "outputs"))

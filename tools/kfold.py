@@ -1,7 +1,8 @@
 """k-fold: K models, each trained with one fold of train+dev held out; their out-of-fold score; the test
 file predicted by the K-model ensemble.
 
-    python -m tools.kfold TRACK --folds K --data-dir DATA --bert-dir BERT --out OUT [--fold I] [train.py options]
+    python -m tools.kfold TRACK --folds K --data-dir DATA --bert-dir BERT --out OUT [--fold I] [--votes V]
+                          [train.py options]
 
 train+dev is cut into K folds deterministically (by sentence; reading comprehension by paragraph, so a
 context's questions stay together; --fold-seed orders them): fold i's model trains on the other folds and
@@ -13,7 +14,9 @@ every fold is finished (by whichever run finishes last):
   - the out-of-fold predictions (each fold's model on its own held-out fold) are scored with the official
     metric; where the track has decoding thresholds they are chosen on the out-of-fold predictions of all
     folds together and saved in every fold's model directory (folds train with --thresholds fixed);
-  - OUT becomes an ensemble directory of the K models (OUT/ensemble.json: predict.py --model-dir OUT);
+  - OUT becomes an ensemble directory of the K models (OUT/ensemble.json: predict.py --model-dir OUT): it
+    averages them at those thresholds, or, with --votes V (relation extraction), each model decodes at them
+    and an SPO is kept where at least V of the K predict it;
   - the test file (if DATA has one) is predicted by that ensemble: OUT/<submission>.
 Results: OUT/kfold.json, OUT/ensemble.json, OUT/oof_predictions.*, OUT/<submission>.
 """
@@ -56,13 +59,17 @@ def write_fold_data(t, files, folds, i, out):
 def out_of_fold(t, model_dirs, data_dirs, batch_size, precision):
     """Every fold's model on its held-out fold, all settings of the threshold grid in one pass each: (gold
     items, {setting index: rows}, grid, the thresholds the folds trained with)."""
-    from common.model_dir import load_model_dir
+    from common.files import read_json
+    from common.model_dir import CONFIG, load_model_dir
     from common.track import load_predictor
     from common.training import progress
 
     _, config = load_model_dir(model_dirs[0], t)
     grid = t.threshold_grid(config) if hasattr(t, "threshold_grid") else []
-    current = {k: getattr(config, k) for k in grid[0]} if grid else None
+    # finished again (say with another --votes), the folds hold the thresholds chosen before; their record
+    # keeps the ones they trained with
+    tuned = read_json(os.path.join(model_dirs[0], CONFIG), "config").get("thresholds") or {}
+    current = tuned.get("fixed") or {k: getattr(config, k) for k in grid[0]} if grid else None
     grid = grid + ([current] if grid and current not in grid else [])
     gold, rows = [], {n: [] for n in range(max(1, len(grid)))}
     for model_dir, data_dir in zip(model_dirs, data_dirs):
@@ -83,8 +90,9 @@ def combine(parts):
     return [row for part in parts for row in part]
 
 
-def finish(t, out, k, batch_size, precision, files):
-    """Score the out-of-fold predictions, choose thresholds on them, predict the test file with the ensemble."""
+def finish(t, out, k, batch_size, precision, files, votes=None):
+    """Score the out-of-fold predictions, choose thresholds on them, predict the test file with the ensemble
+    (averaged, or with `votes` a vote)."""
     from common.model_dir import load_model_dir, update_config, write_ensemble
     from common.track import choose_thresholds
 
@@ -92,7 +100,7 @@ def finish(t, out, k, batch_size, precision, files):
     data_dirs = [os.path.join(out, f"fold-{i}", "data") for i in range(k)]
     gold, rows, grid, current = out_of_fold(t, model_dirs, data_dirs, batch_size, precision)
     scores = {n: t.score(gold, r) for n, r in rows.items()}
-    result = {"track": t.NAME, "folds": k, "members": model_dirs}
+    result = {"track": t.NAME, "folds": k, "members": model_dirs, "votes": votes}
     if grid:
         best = choose_thresholds(grid, [scores[n]["f1"] for n in range(len(grid))], current)
         fixed = grid.index(current)
@@ -112,20 +120,25 @@ def finish(t, out, k, batch_size, precision, files):
         print(f"out-of-fold F1 {scores[0]['f1']:.4f}")
     oof = os.path.join(out, "oof_" + t.DEV_PREDICTIONS.replace("dev_", ""))
     t.write_submission(oof, chosen)
-    write_ensemble(out, t.NAME, model_dirs, result.get("thresholds"),
-                   chosen_on="out-of-fold predictions" if grid else None)
+    # a vote's models decode at their own thresholds: the ones chosen out of fold, saved in each
+    write_ensemble(out, t.NAME, model_dirs, None if votes else result.get("thresholds"),
+                   chosen_on="out-of-fold predictions" if grid else None, votes=votes)
     if files.get("test"):
         _, test_rows = ensemble_rows(t.NAME, [out], files["test"], batch_size, precision)
         submission = os.path.join(out, t.SUBMISSION)
         result["submission"] = t.write_submission(submission, test_rows) or submission
-        print(f"test file predicted by the {k}-fold ensemble: {result['submission']}")
+        how = f"a vote of at least {votes:g}" if votes else "averaged"
+        print(f"test file predicted by the {k}-fold ensemble ({how}): {result['submission']}")
     with open(os.path.join(out, "kfold.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1, ensure_ascii=False)
     return result
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # no abbreviations: every option this parser does not define goes to train.py whole (--batch-size is
+    # train.py's, not an abbreviation of --batch-size-predict)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                allow_abbrev=False)
     p.add_argument("track", choices=NAMES)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--fold", type=int, help="run this fold only (0 .. K-1); the last fold to finish writes the results")
@@ -135,6 +148,9 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--batch-size-predict", type=int, default=32)
     p.add_argument("--precision", default="auto", help="also passed to train.py")
+    p.add_argument("--votes", type=float, help="relation extraction: the fold models vote instead of averaging, "
+                                               "each at the thresholds chosen out of fold, and an SPO is kept "
+                                               "where at least VOTES of them predict it (README: k-fold)")
     args, train_args = p.parse_known_args(argv)
     from common.data import DataError
 
@@ -143,6 +159,10 @@ def main(argv=None):
     if args.fold is not None and not 0 <= args.fold < args.folds:
         p.error(f"--fold must be in 0..{args.folds - 1}")
     t = track(args.track)
+    if args.votes is not None and not hasattr(t, "vote_key"):
+        p.error(f"--votes: {args.track} models do not vote; their ensemble averages")
+    if args.votes is not None and not 0 < args.votes <= args.folds:
+        p.error(f"--votes must be above 0 and at most --folds, {args.folds}")
     try:
         files = find_data_files(t.FILES, args.data_dir, need=("train", "dev", "schema"))
         folds = fold_units(t, files, args.folds, args.fold_seed)
@@ -160,7 +180,7 @@ def main(argv=None):
         print(f"folds {', '.join(map(str, waiting))} not finished yet; the run that finishes the last one writes "
               "the out-of-fold score and the submission")
         return 0
-    finish(t, args.out, args.folds, args.batch_size_predict, args.precision, files)
+    finish(t, args.out, args.folds, args.batch_size_predict, args.precision, files, args.votes)
     return 0
 
 

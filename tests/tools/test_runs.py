@@ -3,6 +3,7 @@ gives again from the ensemble directory; k-fold trains each fold once, scores ou
 there and submits the folds' ensemble; thresholds."""
 import json
 import shutil
+import zipfile
 
 import pytest
 
@@ -14,8 +15,8 @@ from tools.validate import validate
 TRACK = "event_extraction"
 
 
-def recipe(small_sample, tiny_bert_dir, epochs=2):
-    return ["--data-dir", str(small_sample / TRACK), "--bert-dir", str(tiny_bert_dir), "--epochs", str(epochs),
+def recipe(small_sample, tiny_bert_dir, epochs=2, name=TRACK):
+    return ["--data-dir", str(small_sample / name), "--bert-dir", str(tiny_bert_dir), "--epochs", str(epochs),
             "--batch-size", "8", "--maxlen", "64", "--learning-rate", "2e-3", "--precision", "fp32"]
 
 
@@ -77,9 +78,10 @@ def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample
     assert second.stdout.count("finished, kept") == 1 and "fold-1/model --overwrite" in second.stdout
     result = json.load(open(out / "kfold.json"))
     assert 0.2 <= result["out_of_fold_f1"] <= 1 and result["out_of_fold_f1"] >= result["out_of_fold_f1_fixed"]
-    for i in (0, 1):  # the thresholds chosen out of fold, saved in every fold
-        assert json.load(open(out / f"fold-{i}" / "model" / "config.json"))["config"]["threshold"] == \
-            result["thresholds"]["threshold"]
+    for i in (0, 1):  # the thresholds chosen out of fold, saved in every fold; train.py got the recipe whole
+        config = json.load(open(out / f"fold-{i}" / "model" / "config.json"))
+        assert config["config"]["threshold"] == result["thresholds"]["threshold"]
+        assert (config["run"]["batch_size"], config["run"]["maxlen"]) == (8, 64)
     folds = [[json.loads(line)["id"] for line in open(out / f"fold-{i}" / "data" / "dev.json")] for i in (0, 1)]
     everything = [json.loads(line)["id"] for name in ("train.json", "dev.json")
                   for line in open(small_sample / TRACK / name)]
@@ -88,6 +90,47 @@ def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample
     assert validate(TRACK, str(test), str(out / "submission.json")) == ([], 32)
     ensemble = json.load(open(out / "ensemble.json"))  # predict.py --model-dir OUT: the folds' ensemble
     assert ensemble["members"] == ["fold-0/model", "fold-1/model"] and ensemble["thresholds"] == result["thresholds"]
+
+
+@pytest.mark.trains
+def test_kfold_votes_where_asked_each_fold_at_the_thresholds_chosen_out_of_fold(small_sample, tiny_bert_dir,
+                                                                                 tmp_path):
+    name, out = "relation_extraction", tmp_path / "kfold"
+    for refused, message in ((["event_extraction", "--votes", "1"], "event_extraction models do not vote"),
+                             ([name, "--votes", "3"], "--votes must be above 0 and at most --folds, 2")):
+        result = run("-m", "tools.kfold", *refused, "--folds", "2", "--data-dir", "x", "--bert-dir", "y", "--out",
+                     str(out))
+        assert result.returncode == 2 and message in result.stderr and not out.exists()
+    # make relation_extraction FOLDS=2 VOTES=1 ...: the pipeline hands the recipe to tools.kfold, which hands
+    # train.py what it does not take itself
+    result = run("-m", "pipeline", name, "--folds", "2", "--votes", "1", "--out", str(out),
+                 *recipe(small_sample, tiny_bert_dir, 6, name), "--train-args", " ".join(SHORT_RUN))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2-fold ensemble (a vote of at least 1)" in result.stdout
+    ensemble = json.load(open(out / "ensemble.json"))
+    assert (ensemble["votes"], ensemble["thresholds"]) == (1, None)
+    chosen = json.load(open(out / "kfold.json"))["thresholds"]
+    for i in (0, 1):
+        config = json.load(open(out / f"fold-{i}" / "model" / "config.json"))
+        assert all(config["config"][k] == v for k, v in chosen.items())
+        assert (config["run"]["batch_size"], config["run"]["ema"]) == (8, 0)
+    # the submission is the union of the fold models' SPOs, each fold at its own (out-of-fold) thresholds
+    test, union = small_sample / name / "test1_data.json", tmp_path / "union.json"
+    folds = [str(out / f"fold-{i}" / "model") for i in (0, 1)]
+    result = predict_here(name, "--model-dir", *folds, "--votes", "1", "--input", str(test), "--output", str(union))
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(out / "submission.zip") as z:
+        assert [z.read(n) for n in z.namelist()] == [union.read_bytes()]
+    assert sum(len(json.loads(line)["spo_list"]) for line in open(union)) > 0
+    # run again without --votes: the trained folds are kept, and the ensemble averages at the same thresholds
+    summary = json.load(open(out / "kfold.json"))
+    again = run("-m", "tools.kfold", name, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir, 6, name))
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("finished, kept") == 2 and "(averaged)" in again.stdout
+    assert json.load(open(out / "kfold.json")) == dict(summary, votes=None)
+    assert summary["fixed_thresholds"] == {"subject_threshold": 0.4, "object_threshold": 0.4}
+    ensemble = json.load(open(out / "ensemble.json"))
+    assert (ensemble["votes"], ensemble["thresholds"]) == (None, chosen)
 
 
 def test_thresholds_chosen_by_score_then_nearest_the_current_setting():

@@ -197,9 +197,9 @@ def kfold_part(name, set_name, data_dir, bert_dir, regime, folds, epochs, work, 
     t, (test, gold) = track(name), test_files(data_dir)
     found = {"out_of_fold": summary["out_of_fold_f1"], "ensemble_test": score(name, gold, summary["submission"])["f1"],
              "single_test": single_f1}
-    members = load_predictor(t, [os.path.join(out, f"fold-{i}", "model") for i in range(folds)], 32, "auto", votes=1)
     items = t.load(test, report=False, require_items=True)
-    lists = members.member_predictions(t.inputs(items))
+    lists = [load_predictor(t, os.path.join(out, f"fold-{i}", "model"), 32, "auto").predict(t.inputs(items))
+             for i in range(folds)]
 
     def test_f1(predictions, file_name):
         path = os.path.join(out, file_name + "_" + t.SUBMISSION)
@@ -208,7 +208,7 @@ def kfold_part(name, set_name, data_dir, bert_dir, regime, folds, epochs, work, 
 
     found["members"] = [test_f1(p, f"fold_{i}") for i, p in enumerate(lists)]
     if hasattr(t, "vote_key"):
-        found["vote_test"] = {k: test_f1(vote(lists, members.weights, k, t.vote_key), f"vote_{k}")
+        found["vote_test"] = {k: test_f1(vote(lists, [1] * folds, k, t.vote_key), f"vote_{k}")
                               for k in range(1, folds + 1)}
     return found
 

@@ -69,7 +69,7 @@ def out_of_fold(t, model_dirs, data_dirs, batch_size, precision):
     # finished again (say with another --votes), the folds hold the thresholds chosen before; their record
     # keeps the ones they trained with
     tuned = read_json(os.path.join(model_dirs[0], CONFIG), "config").get("thresholds") or {}
-    current = tuned.get("fixed") or {k: getattr(config, k) for k in grid[0]} if grid else None
+    current = (tuned.get("fixed") or {k: getattr(config, k) for k in grid[0]}) if grid else None
     grid = grid + ([current] if grid and current not in grid else [])
     gold, rows = [], {n: [] for n in range(max(1, len(grid)))}
     for model_dir, data_dir in zip(model_dirs, data_dirs):

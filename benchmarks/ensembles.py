@@ -165,9 +165,9 @@ def combination_rules(name, averaged, data_dir, dev_items, out, averaged_f1):
 
 
 def thresholds_part(name, run, data_dir, work):
-    from common.files import read_json
+    from common.model_dir import read_tuning
 
-    tuning = read_json(os.path.join(run["dir"], "config.json"), "config").get("thresholds")
+    tuning = read_tuning(run["dir"])
     if not tuning:
         return None
     out = os.path.join(work, "ensembles", "thresholds", os.path.basename(os.path.dirname(run["dir"])))

@@ -186,6 +186,12 @@ def update_config(model_dir, config, tuning):
     write_json(path, dict(doc, config=config.to_dict(), thresholds=tuning))
 
 
+def read_tuning(model_dir):
+    """How the model's thresholds were chosen after training, as update_config wrote it ({"setting", "dev_f1",
+    "fixed", "fixed_dev_f1", ...}); {} where they were not."""
+    return read_json(os.path.join(model_dir, CONFIG), "config").get("thresholds") or {}
+
+
 def finish_model_dir(output_dir):
     """The run is over: the directory is a finished model."""
     marker = os.path.join(output_dir, MARKER)

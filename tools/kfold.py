@@ -59,8 +59,7 @@ def write_fold_data(t, files, folds, i, out):
 def out_of_fold(t, model_dirs, data_dirs, batch_size, precision):
     """Every fold's model on its held-out fold, all settings of the threshold grid in one pass each: (gold
     items, {setting index: rows}, grid, the thresholds the folds trained with)."""
-    from common.files import read_json
-    from common.model_dir import CONFIG, load_model_dir
+    from common.model_dir import load_model_dir, read_tuning
     from common.track import load_predictor
     from common.training import progress
 
@@ -68,8 +67,7 @@ def out_of_fold(t, model_dirs, data_dirs, batch_size, precision):
     grid = t.threshold_grid(config) if hasattr(t, "threshold_grid") else []
     # finished again (say with another --votes), the folds hold the thresholds chosen before; their record
     # keeps the ones they trained with
-    tuned = read_json(os.path.join(model_dirs[0], CONFIG), "config").get("thresholds") or {}
-    current = (tuned.get("fixed") or {k: getattr(config, k) for k in grid[0]}) if grid else None
+    current = (read_tuning(model_dirs[0]).get("fixed") or {k: getattr(config, k) for k in grid[0]}) if grid else None
     grid = grid + ([current] if grid and current not in grid else [])
     gold, rows = [], {n: [] for n in range(max(1, len(grid)))}
     for model_dir, data_dir in zip(model_dirs, data_dirs):

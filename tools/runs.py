@@ -44,12 +44,10 @@ def run_step(command):
 
 def best_dev(model_dir):
     """A finished member's dev F1: its best epoch's, and with the thresholds chosen on dev where it has them."""
-    from common.files import read_json
-    from common.model_dir import CONFIG, read_metrics
+    from common.model_dir import read_metrics, read_tuning
 
     best = max((r["dev_f1"] for r in read_metrics(model_dir)), default=0.0)
-    tuning = read_json(os.path.join(model_dir, CONFIG), "config").get("thresholds") or {}
-    return best, tuning.get("dev_f1")
+    return best, read_tuning(model_dir).get("dev_f1")
 
 
 def ensemble_rows(name, model_dirs, path, batch_size=32, precision="auto", predictor=None):

@@ -7,6 +7,8 @@ seeds       per set and track: the default recipe trained with each seed (the le
             when recorded), each member's test F1 and that of their ensemble as pipeline --seeds makes it
             (at its members' mean thresholds, or a vote chosen on dev), the averaged ensemble's at the
             members' mean thresholds (predict.py --model-dir A B C) and at thresholds chosen again for it on dev;
+            how far the test set decides the target: the test items drawn again with replacement, the 95%
+            range of the ensemble's margins over its members' mean and best, and the share of draws meeting it;
             reading comprehension: dev and test F1 of three rules to combine start and end distributions;
 kfold       per set and track: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
             single model trained on the train file alone (the seeds part's first seed), each fold model's
@@ -71,7 +73,7 @@ def seeds_part(name, set_name, runs, data_dir, work):
     """The members' test F1 and their ensemble's as pipeline --seeds makes it (averaged at the members' mean
     thresholds, or a vote where one scores higher on dev); the averaged ensemble's at the members' mean
     thresholds and, for comparison, at thresholds chosen again for it on dev; where the models may vote, each
-    vote's."""
+    vote's; the ensemble's margins over its members on resampled test sets (resampled_margins)."""
     import dataclasses
 
     from common.data import find_data_files
@@ -96,6 +98,12 @@ def seeds_part(name, set_name, runs, data_dir, work):
     result = {"members": members, "mean": float(np.mean(members)), "best": max(members), "ensemble": chosen,
               "averaged": averaged, "thresholds": mean_thresholds, "gain_over_mean": chosen - float(np.mean(members)),
               "spread": max(members) - min(members), "votes": voted}
+    test, gold = test_files(data_dir)
+    gold_items = t.load(gold, report=False)
+    result["resampled"] = resampled_margins(
+        [item_scores(name, gold_items, t.read_predictions(os.path.join(d, "test_predictions.json"))) for d in dirs],
+        item_scores(name, gold_items, t.read_predictions(os.path.join(out, "ensemble_" + t.SUBMISSION))),
+        0.5 if name == "reading_comprehension" else 0.005)
     if mean_thresholds:  # the earlier rule: thresholds chosen again for the averaged ensemble on dev
         config = dataclasses.replace(load_model_dir(dirs[0], t)[1], **mean_thresholds)
         _, tuning, _ = tune_thresholds(t, averaged_predictor, config, dev_items)
@@ -106,7 +114,6 @@ def seeds_part(name, set_name, runs, data_dir, work):
     if voting:
         result["vote_dev"] = voting["dev_f1"]
         members_only = load_predictor(t, dirs, 32, "auto", votes=1)
-        test, gold = test_files(data_dir)
         items = t.load(test, report=False, require_items=True)
         lists = members_only.member_predictions(t.inputs(items))
         result["vote_test"] = {}
@@ -119,6 +126,51 @@ def seeds_part(name, set_name, runs, data_dir, work):
                                             {"dev": t.score(dev_items, dev_rows)["f1"], "test": averaged})
         result["members_dev"] = [max(r["dev_f1"]) for r in runs]
     return result
+
+
+def item_scores(name, gold, rows):
+    """Per test item, what the official metric adds up: [correct, predicted, gold] (relation and event extraction,
+    whose F1 comes from the totals) or [the question's F1 in points] (reading comprehension, whose F1 is the mean)."""
+    if name == "reading_comprehension":
+        from reading_comprehension.dureader import f1
+
+        return np.array([[100 * f1(q.answers, rows.get(q.id, ""))] for q in gold], "float64")
+    if name == "relation_extraction":
+        from relation_extraction.duie import counts
+        key = "text"
+    else:
+        from event_extraction.duee import counts
+        key = "id"
+    by_key = {r[key]: r for r in rows}
+    return np.array([np.sum([c for c in counts([g], [by_key[g[key]]] if g[key] in by_key else []).values()]
+                            or [[0, 0, 0]], axis=0) for g in gold], "float64")
+
+
+def f1_of_sums(sums, n):
+    """F1 from item scores summed over n items (last axis: [correct, predicted, gold], or [F1 in points])."""
+    if sums.shape[-1] == 1:
+        return sums[..., 0] / n
+    correct, predicted, gold = np.moveaxis(sums, -1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(predicted + gold > 0, 2 * correct / (predicted + gold), 0.0)
+    return np.nan_to_num(f1)
+
+
+def resampled_margins(member_scores, ensemble_scores, margin, draws=10000, seed=0):
+    """The ensemble's margins over its members' mean and over its best member when the test items are drawn
+    again with replacement (`draws` times; item scores as item_scores gives them): the 2.5th and 97.5th
+    percentiles of each, and the share of draws where the issue's target holds (at least the mean, and at
+    least the best member minus `margin`)."""
+    scores = np.stack([*member_scores, ensemble_scores])  # (members + 1, items, k)
+    n, rng, f1 = scores.shape[1], np.random.default_rng(seed), []
+    for start in range(0, draws, 1000):
+        counts = rng.multinomial(n, np.full(n, 1 / n), size=min(1000, draws - start))  # (draws, items)
+        f1.append(f1_of_sums(np.einsum("di,mik->dmk", counts, scores), n))
+    f1 = np.concatenate(f1)
+    over_mean, over_best = f1[:, -1] - f1[:, :-1].mean(1), f1[:, -1] - f1[:, :-1].max(1)
+    return {"over_mean": np.percentile(over_mean, [2.5, 97.5]).tolist(),
+            "over_best": np.percentile(over_best, [2.5, 97.5]).tolist(),
+            "target_met": float(np.mean((over_mean >= -1e-9) & (over_best >= -margin - 1e-9)))}
 
 
 def mixture_spans(start, end, max_answer_len, weights):
@@ -284,16 +336,27 @@ def speed_part(n, models, log=print):
     return results
 
 
+def resampled_cells(name, resampled):
+    if not resampled:
+        return " | | "
+    span = "{:+.1f} to {:+.1f}" if name == "reading_comprehension" else "{:+.3f} to {:+.3f}"
+    return (f"{span.format(*resampled['over_mean'])} | {span.format(*resampled['over_best'])} | "
+            f"{100 * resampled['target_met']:.0f}%")
+
+
 def tables(results, n):
     lines = []
     if results.get("seeds"):
         lines += ["\nEnsembles of seeds (test F1; reading comprehension in points). \"ensemble\" is what SEEDS=N "
                   "submits, \"chosen on dev\" how it combines; then the averaged ensemble at its members' mean "
                   "thresholds and at thresholds chosen again for it on dev, and each vote (kept where K members "
-                  "predict):\n",
+                  "predict); the test items drawn again with replacement 10,000 times, the 95% range of the "
+                  "ensemble's margins over its members' mean and best, and the share of draws where the target "
+                  "(at least the mean, and the best minus 0.005; reading comprehension 0.5) holds:\n",
                   "| set | track | members | mean | best | ensemble | chosen on dev | gain over the mean | "
-                  "member spread | averaged | averaged, thresholds chosen again on dev | votes K = 1, 2, ... |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "member spread | averaged | averaged, thresholds chosen again on dev | votes K = 1, 2, ... | "
+                  "resampled: over the mean | over the best | target met |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for set_name, rows in results["seeds"].items():
             for name, r in rows.items():
                 how = f"vote of {r['votes']:g}" if r.get("votes") else "averaged" if "vote_dev" in r else ""
@@ -301,7 +364,8 @@ def tables(results, n):
                              f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | **{fmt(name, r['ensemble'])}** | "
                              f"{how} | {r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} | "
                              f"{fmt(name, r['averaged'])} | {fmt(name, r.get('rechosen'))} | "
-                             f"{', '.join(fmt(name, v) for v in r.get('vote_test', {}).values())} |")
+                             f"{', '.join(fmt(name, v) for v in r.get('vote_test', {}).values())} | "
+                             + resampled_cells(name, r.get("resampled")) + " |")
     rules = [(set_name, r) for set_name, rows in results.get("seeds", {}).items() for r in rows.values()
              if "rules" in r]
     if rules:

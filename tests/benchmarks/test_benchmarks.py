@@ -1,4 +1,5 @@
-"""The benchmarks' own logic: fixed padding, slopes and ratios, memory measurement (CPU, and GPU where visible)."""
+"""The benchmarks' own logic: fixed padding, slopes and ratios, memory measurement (CPU, and GPU where visible),
+per-item scores and resampled margins."""
 import json
 import os
 
@@ -104,3 +105,37 @@ def test_learning_tables_put_the_recorded_2020_row_before_ours():
     rows = [line for line in learning.tables(summary, {"yardstick": recorded}).splitlines() if line.startswith("| ")][1:]
     assert "2020 design (recorded)" in rows[0] and f"**{anchor['test']['f1']:.3f}**" in rows[0]
     assert rows[1].startswith("| default") and "0.800 (0.900, 0.700)" in rows[1] and rows[2].startswith("| crf")
+
+
+@pytest.mark.parametrize("name", ["relation_extraction", "event_extraction", "reading_comprehension"])
+def test_item_scores_add_up_to_the_official_f1_and_resampled_margins_bound_the_ensembles(name, sample_dir):
+    from benchmarks.ensembles import f1_of_sums, item_scores, resampled_margins
+    from common.data import find_data_files
+    from tools.tracks import track
+
+    t = track(name)
+    gold = t.load(find_data_files(t.FILES, os.path.join(sample_dir, name))["dev"], report=False)
+
+    def rows(keep):  # every item's gold where keep(i), nothing (or a wrong answer) elsewhere
+        if name == "reading_comprehension":
+            return {q.id: q.answers[0] if keep(i) else q.context[:3] for i, q in enumerate(gold)}
+        key, field = ("text", "spo_list") if name == "relation_extraction" else ("id", "event_list")
+        return [{key: g[key], field: g[field] if keep(i) else []} for i, g in enumerate(gold)]
+
+    weaker, weak, right = rows(lambda i: i % 2), rows(lambda i: i % 3), rows(lambda i: True)
+    scores = {}
+    for label, predicted in (("weaker", weaker), ("weak", weak), ("right", right)):
+        scores[label] = item_scores(name, gold, predicted)
+        official = t.score(gold, predicted)["f1"]
+        assert f1_of_sums(scores[label].sum(0), len(gold)) == pytest.approx(official, abs=1e-3)
+    assert t.score(gold, weaker)["f1"] < t.score(gold, weak)["f1"] < t.score(gold, right)["f1"]
+    margin = 0.5 if name == "reading_comprehension" else 0.005
+    better = resampled_margins([scores["weaker"], scores["weak"]], scores["right"], margin, draws=2000)
+    assert better["over_best"][0] > 0 and better["target_met"] == 1.0
+    worse = resampled_margins([scores["weak"], scores["right"]], scores["weaker"], margin, draws=2000)
+    assert worse["over_mean"][1] < 0 and worse["target_met"] == 0.0
+    same = resampled_margins([scores["weak"]] * 2, scores["weak"], margin, draws=2000)
+    assert same["over_mean"] == [0.0, 0.0] == same["over_best"] and same["target_met"] == 1.0
+    f1 = {label: f1_of_sums(s.sum(0), len(gold)) for label, s in scores.items()}
+    low, high = better["over_mean"]  # the whole test set's margin lies inside the resampled range
+    assert low < f1["right"] - (f1["weaker"] + f1["weak"]) / 2 < high

@@ -46,7 +46,6 @@ def predict_test(name, model_dirs, data_dir, out, thresholds=None, predictor=Non
     """Test F1 of one model or an ensemble (in this process, or `predictor`); thresholds: a setting that
     replaces the models'."""
     from common.track import load_predictor
-    from tools.validate import score
 
     t = track(name)
     test, gold = test_files(data_dir)
@@ -54,7 +53,15 @@ def predict_test(name, model_dirs, data_dir, out, thresholds=None, predictor=Non
     predictor = predictor or load_predictor(t, model_dirs, 32, "auto")
     if thresholds:
         predictor.thresholds = thresholds
-    t.write_submission(out, t.to_submission(items, predictor.predict(t.inputs(items))))
+    return scored_submission(name, items, predictor.predict(t.inputs(items)), gold, out)
+
+
+def scored_submission(name, items, predictions, gold, out):
+    """The official F1 of `predictions` for the test `items`, written to `out` as a submission."""
+    from tools.validate import score
+
+    t = track(name)
+    t.write_submission(out, t.to_submission(items, predictions))
     return score(name, gold, out)["f1"]
 
 
@@ -81,7 +88,6 @@ def seeds_part(name, set_name, runs, data_dir, work):
     from common.model_dir import load_model_dir
     from common.track import load_predictor, tune_thresholds
     from tools.runs import ensemble_on_dev
-    from tools.validate import score
 
     members, dirs, t = [r["test"]["f1"] for r in runs], [r["dir"] for r in runs], track(name)
     out = os.path.join(work, "ensembles", set_name, name)
@@ -118,9 +124,8 @@ def seeds_part(name, set_name, runs, data_dir, work):
         lists = members_only.member_predictions(t.inputs(items))
         result["vote_test"] = {}
         for k in voting["dev_f1"]:
-            path = os.path.join(out, f"vote_{k}_" + t.SUBMISSION)
-            t.write_submission(path, t.to_submission(items, vote(lists, members_only.weights, k, t.vote_key)))
-            result["vote_test"][k] = score(name, gold, path)["f1"]
+            result["vote_test"][k] = scored_submission(name, items, vote(lists, members_only.weights, k, t.vote_key),
+                                                       gold, os.path.join(out, f"vote_{k}_" + t.SUBMISSION))
     if name == "reading_comprehension":
         result["rules"] = combination_rules(name, averaged_predictor, data_dir, dev_items, out,
                                             {"dev": t.score(dev_items, dev_rows)["f1"], "test": averaged})
@@ -252,15 +257,11 @@ def kfold_part(name, set_name, data_dir, bert_dir, regime, folds, epochs, work, 
     items = t.load(test, report=False, require_items=True)
     lists = [load_predictor(t, os.path.join(out, f"fold-{i}", "model"), 32, "auto").predict(t.inputs(items))
              for i in range(folds)]
-
-    def test_f1(predictions, file_name):
-        path = os.path.join(out, file_name + "_" + t.SUBMISSION)
-        t.write_submission(path, t.to_submission(items, predictions))
-        return score(name, gold, path)["f1"]
-
-    found["members"] = [test_f1(p, f"fold_{i}") for i, p in enumerate(lists)]
+    found["members"] = [scored_submission(name, items, p, gold, os.path.join(out, f"fold_{i}_" + t.SUBMISSION))
+                        for i, p in enumerate(lists)]
     if hasattr(t, "vote_key"):
-        found["vote_test"] = {k: test_f1(vote(lists, [1] * folds, k, t.vote_key), f"vote_{k}")
+        found["vote_test"] = {k: scored_submission(name, items, vote(lists, [1] * folds, k, t.vote_key), gold,
+                                                   os.path.join(out, f"vote_{k}_" + t.SUBMISSION))
                               for k in range(1, folds + 1)}
     return found
 

@@ -106,10 +106,12 @@ def seeds_part(name, set_name, runs, data_dir, work):
               "spread": max(members) - min(members), "votes": voted}
     test, gold = test_files(data_dir)
     gold_items = t.load(gold, report=False)
+    ensemble_scores = item_scores(name, gold_items, t.read_predictions(os.path.join(out, "ensemble_" + t.SUBMISSION)))
+    if abs(f1_of_sums(ensemble_scores.sum(0), len(gold_items)) - chosen) > 1e-3:  # say, texts repeated in a test file
+        raise RuntimeError(f"{gold}: the per-item scores do not add up to the official F1, {chosen}; not resampled")
     result["resampled"] = resampled_margins(
         [item_scores(name, gold_items, t.read_predictions(os.path.join(d, "test_predictions.json"))) for d in dirs],
-        item_scores(name, gold_items, t.read_predictions(os.path.join(out, "ensemble_" + t.SUBMISSION))),
-        0.5 if name == "reading_comprehension" else 0.005)
+        ensemble_scores, 0.5 if name == "reading_comprehension" else 0.005)
     if mean_thresholds:  # the earlier rule: thresholds chosen again for the averaged ensemble on dev
         config = dataclasses.replace(load_model_dir(dirs[0], t)[1], **mean_thresholds)
         _, tuning, _ = tune_thresholds(t, averaged_predictor, config, dev_items)
@@ -147,8 +149,8 @@ def item_scores(name, gold, rows):
         from event_extraction.duee import counts
         key = "id"
     by_key = {r[key]: r for r in rows}
-    return np.array([np.sum([c for c in counts([g], [by_key[g[key]]] if g[key] in by_key else []).values()]
-                            or [[0, 0, 0]], axis=0) for g in gold], "float64")
+    return np.array([np.sum(list(counts([g], [by_key[g[key]]] if g[key] in by_key else []).values()) or [[0, 0, 0]],
+                            axis=0) for g in gold], "float64")
 
 
 def f1_of_sums(sums, n):
@@ -164,8 +166,8 @@ def f1_of_sums(sums, n):
 def resampled_margins(member_scores, ensemble_scores, margin, draws=10000, seed=0):
     """The ensemble's margins over its members' mean and over its best member when the test items are drawn
     again with replacement (`draws` times; item scores as item_scores gives them): the 2.5th and 97.5th
-    percentiles of each, and the share of draws where the issue's target holds (at least the mean, and at
-    least the best member minus `margin`)."""
+    percentiles of each, and the share of draws where the ensembles' target holds (at least the mean, and at
+    least the best member minus `margin`: README, "Ensembles, k-fold and thresholds")."""
     scores = np.stack([*member_scores, ensemble_scores])  # (members + 1, items, k)
     n, rng, f1 = scores.shape[1], np.random.default_rng(seed), []
     for start in range(0, draws, 1000):

@@ -123,11 +123,11 @@ def test_item_scores_add_up_to_the_official_f1_and_resampled_margins_bound_the_e
         return [{key: g[key], field: g[field] if keep(i) else []} for i, g in enumerate(gold)]
 
     weaker, weak, right = rows(lambda i: i % 2), rows(lambda i: i % 3), rows(lambda i: True)
-    scores = {}
+    scores, f1 = {}, {}
     for label, predicted in (("weaker", weaker), ("weak", weak), ("right", right)):
         scores[label] = item_scores(name, gold, predicted)
-        official = t.score(gold, predicted)["f1"]
-        assert f1_of_sums(scores[label].sum(0), len(gold)) == pytest.approx(official, abs=1e-3)
+        f1[label] = f1_of_sums(scores[label].sum(0), len(gold))
+        assert f1[label] == pytest.approx(t.score(gold, predicted)["f1"], abs=1e-3)
     assert t.score(gold, weaker)["f1"] < t.score(gold, weak)["f1"] < t.score(gold, right)["f1"]
     margin = 0.5 if name == "reading_comprehension" else 0.005
     better = resampled_margins([scores["weaker"], scores["weak"]], scores["right"], margin, draws=2000)
@@ -136,6 +136,5 @@ def test_item_scores_add_up_to_the_official_f1_and_resampled_margins_bound_the_e
     assert worse["over_mean"][1] < 0 and worse["target_met"] == 0.0
     same = resampled_margins([scores["weak"]] * 2, scores["weak"], margin, draws=2000)
     assert same["over_mean"] == [0.0, 0.0] == same["over_best"] and same["target_met"] == 1.0
-    f1 = {label: f1_of_sums(s.sum(0), len(gold)) for label, s in scores.items()}
     low, high = better["over_mean"]  # the whole test set's margin lies inside the resampled range
     assert low < f1["right"] - (f1["weaker"] + f1["weak"]) / 2 < high

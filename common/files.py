@@ -24,6 +24,13 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
+def _new_file_mode():
+    """The mode open() gives a new file: 0666 less the umask (read by setting it and setting it back)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomically(path, write, suffix=""):
     """Call write(binary file) on a temporary file beside `path`, fsync it, rename it into place.
 
@@ -44,6 +51,7 @@ def save_atomically(path, save, suffix=""):
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path) + "-", suffix=suffix)
     os.close(fd)
     try:
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes it 0600; a submission or model directory is shared
         save(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())

@@ -1,5 +1,7 @@
 """Writers are atomic and complete; tools.validate accepts them and rejects broken submissions."""
 import json
+import os
+import stat
 import zipfile
 
 import pytest
@@ -23,6 +25,19 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         write_atomically(str(path), fail)
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
+def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        write_atomically(str(tmp_path / "out.json"), lambda f: f.write(b"{}"))
+        with open(tmp_path / "plain.json", "wb"):
+            pass
+    finally:
+        os.umask(old)
+    modes = [stat.S_IMODE(os.stat(tmp_path / name).st_mode) for name in ("out.json", "plain.json")]
+    assert modes == [0o666 & ~umask] * 2
 
 
 def rc_test_file(tmp_path):

@@ -230,7 +230,7 @@ def load_model_dir(model_dir, track, allow_unfinished=False):
                             "weights so far")
     name, run, values = read_record(model_dir)
     if (name or track.NAME) != track.NAME:
-        raise ModelDirError(f"{model_dir}: a {name} model, not {track.NAME}; use "
+        raise ModelDirError(f"{model_dir}: a model of {name}, not {track.NAME}; use "
                             f"{name}/predict.py, or a model directory of {track.NAME}")
     files = BertFiles(os.path.join(model_dir, "bert_config.json"), None, os.path.join(model_dir, "vocab.txt"))
     try:

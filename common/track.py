@@ -263,8 +263,8 @@ def check_ensemble(track, first, other):
     differences += [k for k in ("do_lower_case", "word_level", "maxlen", "stride") + tuple(track.ENSEMBLE_KEYS)
                     if getattr(config_a, k) != getattr(config_b, k)]
     if differences:
-        raise ModelDirError(f"{dir_a} and {dir_b} cannot make one ensemble: their {', '.join(differences)} "
-                            "differ (an ensemble averages its models' outputs position by position)")
+        raise ModelDirError(f"{dir_a} and {dir_b} cannot make one ensemble: they differ in "
+                            f"{', '.join(differences)} (an ensemble averages its models' outputs position by position)")
 
 
 def predict_main(track, description):

@@ -23,7 +23,7 @@ def validate(name, test_path, submission_path):
     try:
         return track(name).check_submission(test_path, submission_path)
     except DataError as e:
-        hint = f" (is it a {name} file?)" if test_path in str(e) else ""
+        hint = f" (is it a file of {name}?)" if test_path in str(e) else ""
         return [f"{e}{hint}"], 0
 
 

@@ -223,7 +223,7 @@ def test_model_directory_checks_at_predict_time(uninterrupted, tmp_path, sample_
     result = predict(truncated)
     assert result.returncode == 2 and "model.weights.h5: unreadable weights file" in result.stderr
     result = predict(uninterrupted, "event_extraction")
-    assert result.returncode == 2 and "a relation_extraction model, not event_extraction" in result.stderr
+    assert result.returncode == 2 and "a model of relation_extraction, not event_extraction" in result.stderr
     result = run(f"{TRACK}/predict.py", "--model-dir", str(uninterrupted), "--input", test, "--output", test)
     assert result.returncode == 2 and "would destroy the input" in result.stderr
     empty = write_lines(tmp_path / "empty.json", [])

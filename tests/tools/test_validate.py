@@ -139,7 +139,7 @@ def test_validate_reports_damaged_missing_and_foreign_files_without_a_traceback(
     rc_test = tmp_path / "rc.json"
     rc_test.write_text(json.dumps({"data": []}), encoding="utf-8")
     problems, _ = validate("relation_extraction", str(rc_test), str(tmp_path / "ok.zip"))  # another track's file
-    assert problems and "missing key 'text'" in problems[0] and "is it a relation_extraction file?" in problems[0]
+    assert problems and "missing key 'text'" in problems[0] and "is it a file of relation_extraction?" in problems[0]
     empty = write_lines(tmp_path / "empty.json", [])
     duee.write_submission(str(tmp_path / "empty_sub.json"), [], [])
     problems, _ = validate("event_extraction", empty, str(tmp_path / "empty_sub.json"))

@@ -18,6 +18,7 @@ import sys
 
 from common.data import DataError, find_data_files
 from common.files import write_json
+from common.options import ModelDirError
 from tools.runs import ensemble_rows, run_step
 from tools.tracks import NAMES as TRACKS, track
 
@@ -102,16 +103,21 @@ def main(argv=None):
         run_step([python, "-m", "tools.kfold", args.track, "--folds", str(args.folds), *votes, *data, "--out", out,
                   *recipe])
     elif args.seeds > 1:
-        predictor = train_seeds(args.track, out, args.seeds, data + recipe)
+        try:
+            predictor = train_seeds(args.track, out, args.seeds, data + recipe)
+        except (DataError, ModelDirError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
         if test:
             _, rows = ensemble_rows(args.track, None, test, predictor=predictor)
             track(args.track).write_submission(submission, rows)
     else:
-        run_step([python, f"{args.track}/train.py", *data, "--output-dir", out, "--overwrite", *recipe])
+        run_step([python, os.path.join(ROOT, args.track, "train.py"), *data, "--output-dir", out, "--overwrite",
+                  *recipe])
         run_step([python, "-m", "tools.report", out])
         if test:
-            run_step([python, f"{args.track}/predict.py", "--model-dir", out, "--input", test, "--output",
-                      submission])
+            run_step([python, os.path.join(ROOT, args.track, "predict.py"), "--model-dir", out, "--input", test,
+                      "--output", submission])
     if not test:
         print(f"\n{args.track}: model in {out}; no test file under {args.data_dir}, so no submission was written "
               f"(put the test file there and run {args.track}/predict.py --model-dir {out} ...)")

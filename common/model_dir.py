@@ -141,6 +141,12 @@ def read_record(model_dir):
     return None, {}, None
 
 
+def changed_settings(previous, current, keys):
+    """["--key old -> new", ...]: the `keys` that run record `previous` holds and `current` sets otherwise."""
+    return [f"--{k.replace('_', '-')} {previous[k]!r} -> {current.get(k)!r}"
+            for k in keys if k in previous and previous[k] != current.get(k)]
+
+
 def prepare_model_dir(output_dir, bert_files, track, run, config=None, resume=False, overwrite=False, write=True):
     """Make `output_dir` ready for a run: refuse to mix two runs, mark it unfinished, copy what predict needs.
 
@@ -151,10 +157,8 @@ def prepare_model_dir(output_dir, bert_files, track, run, config=None, resume=Fa
     if resume and holds_run(output_dir):
         previous_track, previous, _ = read_record(output_dir)
         previous = dict(previous, track=previous_track or track.NAME)
-        current = dict(run, track=track.NAME)
-        changed = [f"--{k.replace('_', '-')} {previous[k]!r} -> {current.get(k)!r}"
-                   for k in ("track",) + RESUME_KEYS + tuple(track.RESUME_KEYS)
-                   if k in previous and previous[k] != current.get(k)]
+        changed = changed_settings(previous, dict(run, track=track.NAME),
+                                   ("track",) + RESUME_KEYS + tuple(track.RESUME_KEYS))
         if changed:
             raise ModelDirError(f"{output_dir}: --resume with other settings than the run it continues "
                                 f"({'; '.join(changed)}); resume with the same settings or start anew with --overwrite")

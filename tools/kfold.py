@@ -22,6 +22,7 @@ Results: OUT/kfold.json, OUT/ensemble.json, OUT/oof_predictions.*, OUT/<submissi
 """
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import random
@@ -34,25 +35,38 @@ from tools.tracks import NAMES, track
 
 
 def fold_units(t, files, k, seed=0):
-    """The units (sentences, paragraphs) of train+dev cut into k folds: [[units of fold 0], ...]."""
+    """(the units (sentences, paragraphs) of train+dev cut into k folds: [[units of fold 0], ...], the cut: {"folds",
+    "fold_seed", "units": a digest of train+dev}, which each fold's data records)."""
     units = t.read_units(files["train"]) + t.read_units(files["dev"])
     order = list(range(len(units)))
     random.Random(seed).shuffle(order)
-    return [[units[j] for j in order[i::k]] for i in range(k)]
+    digest = hashlib.sha256(json.dumps(units, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    return [[units[j] for j in order[i::k]] for i in range(k)], {"folds": k, "fold_seed": seed, "units": digest}
 
 
-def write_fold_data(t, files, folds, i, out):
-    """OUT/fold-i/data: the other folds as the training file, fold i as the dev file, the schema as it is."""
+def write_fold_data(t, files, folds, cut, i, out):
+    """OUT/fold-i/data: the other folds as the training file, fold i as the dev file, the schema as it is. Data
+    there from another cut (other --folds, --fold-seed or train+dev) is refused: its model would hold out
+    sentences that other folds train on."""
+    from common.files import read_json, write_json
+    from common.options import ModelDirError
+
     data = os.path.join(out, f"fold-{i}", "data")
     marker = os.path.join(data, "done")
     if os.path.isfile(marker):
+        made = read_json(marker, "fold") if os.path.getsize(marker) else cut  # earlier versions': empty
+        if made != cut:
+            what = "" if made.get("units") == cut["units"] else " of other train+dev data"
+            raise ModelDirError(f"{data}: fold {i} of {made.get('folds')} folds (--fold-seed {made.get('fold_seed')})"
+                                f"{what}; this run cuts {cut['folds']} folds (--fold-seed {cut['fold_seed']}) of its "
+                                "train+dev: choose another --out")
         return data
     os.makedirs(data, exist_ok=True)
     t.write_units(os.path.join(data, t.FILES["train"][0]), [u for j, fold in enumerate(folds) if j != i for u in fold])
     t.write_units(os.path.join(data, t.FILES["dev"][0]), folds[i])
     if "schema" in t.FILES:
         shutil.copyfile(files["schema"], os.path.join(data, t.FILES["schema"][0]))
-    open(marker, "w").close()
+    write_json(marker, cut)
     return data
 
 
@@ -151,6 +165,7 @@ def main(argv=None):
                                                "where at least VOTES of them predict it (README: k-fold)")
     args, train_args = p.parse_known_args(argv)
     from common.data import DataError
+    from common.options import ModelDirError
 
     if args.folds < 2:
         p.error("--folds must be at least 2")
@@ -163,16 +178,16 @@ def main(argv=None):
         p.error(f"--votes must be above 0 and at most --folds, {args.folds}")
     try:
         files = find_data_files(t.FILES, args.data_dir, need=("train", "dev", "schema"))
-        folds = fold_units(t, files, args.folds, args.fold_seed)
-    except DataError as e:
+        folds, cut = fold_units(t, files, args.folds, args.fold_seed)
+        for i in ([args.fold] if args.fold is not None else range(args.folds)):
+            data = write_fold_data(t, files, folds, cut, i, args.out)
+            extra = ["--thresholds", "fixed"] if hasattr(t, "threshold_grid") else []
+            train_member(args.track, os.path.join(args.out, f"fold-{i}", "model"),
+                         ["--data-dir", data, "--bert-dir", args.bert_dir, "--precision", args.precision, *extra,
+                          *train_args])
+    except (DataError, ModelDirError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for i in ([args.fold] if args.fold is not None else range(args.folds)):
-        data = write_fold_data(t, files, folds, i, args.out)
-        extra = ["--thresholds", "fixed"] if hasattr(t, "threshold_grid") else []
-        train_member(args.track, os.path.join(args.out, f"fold-{i}", "model"),
-                     ["--data-dir", data, "--bert-dir", args.bert_dir, "--precision", args.precision, *extra,
-                      *train_args])
     waiting = [i for i in range(args.folds) if not finished(os.path.join(args.out, f"fold-{i}", "model"))]
     if waiting:
         print(f"folds {', '.join(map(str, waiting))} not finished yet; the run that finishes the last one writes "

@@ -1,11 +1,14 @@
 """Runs of several models, each in its own directory: seeds (pipeline.py --seeds) and folds (tools.kfold).
 
 Each member is its track's train.py in a directory of its own: a finished one is kept, an interrupted one
-resumes from its last resume point, so a run of N members killed anywhere continues where it stopped.
+resumes from its last resume point, so a run of N members killed anywhere continues where it stopped; a directory
+holding a member of other settings (recipe, data, BERT) is refused rather than kept.
 """
 import os
 import subprocess
 import sys
+
+from tools.tracks import track
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,12 +21,21 @@ def finished(model_dir):
         os.path.join(model_dir, MARKER))
 
 
+# train.py options that change where, how fast or in what precision a member trains, not what it learns: a
+# member directory is continued whatever they are
+NOT_LEARNED = ("output_dir", "overwrite", "resume", "save_every", "test", "strategy", "precision", "jit", "recompute")
+PATHS = ("data_dir", "train", "dev", "schema", "bert_dir")
+
+
 def train_member(name, model_dir, arguments, run=None):
     """Train one member of `track` into `model_dir` with train.py `arguments` (data, BERT, recipe): kept when
-    finished, resumed when a resume point is there, else started anew. run(command) runs it (default:
-    subprocess, stopping this process with train.py's exit code if it fails)."""
-    from common.model_dir import RESUME
+    finished, resumed when a resume point is there, else started anew; a directory holding a run of other
+    settings is refused (check_same_run). run(command) runs it (default: subprocess, stopping this process with
+    train.py's exit code if it fails)."""
+    from common.model_dir import RESUME, holds_run
 
+    if holds_run(model_dir):
+        check_same_run(name, model_dir, arguments)
     if finished(model_dir):
         print(f"{model_dir}: finished, kept", flush=True)
         return
@@ -33,10 +45,50 @@ def train_member(name, model_dir, arguments, run=None):
     (run or run_step)(command)
 
 
+def check_same_run(name, model_dir, arguments):
+    """ModelDirError where the run `model_dir` holds (finished or interrupted) was trained with other settings
+    than train.py `arguments` give: kept or resumed, it would stand in the ensemble for a member of another
+    recipe, data or BERT. Paths are compared by the file they name; a recorded path missing here (a shared
+    directory mounted elsewhere on another machine) is taken as the same."""
+    from common.model_dir import changed_settings, read_record
+    from common.options import ModelDirError
+
+    current = run_record(name, model_dir, arguments)
+    _, previous, _ = read_record(model_dir)
+    for key in PATHS:
+        if _same_path(previous.get(key), current.get(key)):
+            current[key] = previous.get(key)
+    changed = changed_settings(previous, current, [k for k in current if k not in NOT_LEARNED])
+    if changed:
+        raise ModelDirError(f"{model_dir}: trained with other settings than this run's ({'; '.join(changed)}); "
+                            "run with the same settings, or choose another --out (or delete the directory to "
+                            "train it anew)")
+
+
+def run_record(name, model_dir, arguments):
+    """The run's arguments as train.py of `name` would record them in config.json (without starting it)."""
+    from common import cli
+
+    t = track(name)
+    parser = cli.train_parser(None, t)
+    parser.prog = f"{name}/train.py"
+    t.add_arguments(parser)
+    return vars(parser.parse_args([*arguments, "--output-dir", model_dir]))
+
+
+def _same_path(recorded, given):
+    if not (isinstance(recorded, str) and isinstance(given, str)):
+        return False
+    return not os.path.exists(recorded) or (os.path.exists(given) and os.path.samefile(recorded, given))
+
+
 def run_step(command):
-    """Run a step; a failing step stops this process with its exit code (its own message is already shown)."""
+    """Run a step (a script of the repo, or a module of it with -m) in this process's directory, so that relative
+    paths mean what they meant to the user; a failing step stops this process with its exit code (its own
+    message is already shown)."""
     print("+ " + " ".join(command), flush=True)
-    code = subprocess.run(command, cwd=ROOT).returncode
+    path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
+    code = subprocess.run(command, env=dict(os.environ, PYTHONPATH=path)).returncode
     if code != 0:
         print(f"error: step failed (exit {code}): {' '.join(command)}", file=sys.stderr)
         sys.exit(code)
@@ -54,7 +106,6 @@ def ensemble_rows(name, model_dirs, path, batch_size=32, precision="auto", predi
     """(gold items, submission rows) of the ensemble of `model_dirs` (or of `predictor`) on the data file `path`."""
     from common.track import load_predictor
     from common.training import progress
-    from tools.tracks import track
 
     t = track(name)
     items = t.load(path, report=False, require_items=True)
@@ -73,7 +124,6 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
     from common.ensemble import ensemble, vote
     from common.track import load_predictor
     from common.training import progress
-    from tools.tracks import track
 
     t = track(name)
     votes = hasattr(t, "vote_key") and len(model_dirs) > 1

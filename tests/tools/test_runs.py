@@ -2,14 +2,21 @@
 gives again from the ensemble directory; k-fold trains each fold once, scores out of fold, chooses thresholds
 there and submits the folds' ensemble; thresholds."""
 import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import pytest
 
+from common.model_dir import CONFIG, MARKER, WEIGHTS
+from common.options import ModelDirError
 from common.track import choose_thresholds
 from tests.conftest import predict_here, run
-from tools.runs import chosen_votes
+from tools.kfold import fold_units, write_fold_data
+from tools.runs import ROOT, chosen_votes, run_record, train_member
+from tools.tracks import track
 from tools.validate import validate
 
 TRACK = "event_extraction"
@@ -124,7 +131,8 @@ def test_kfold_votes_where_asked_each_fold_at_the_thresholds_chosen_out_of_fold(
     assert sum(len(json.loads(line)["spo_list"]) for line in open(union)) > 0
     # run again without --votes: the trained folds are kept, and the ensemble averages at the same thresholds
     summary = json.load(open(out / "kfold.json"))
-    again = run("-m", "tools.kfold", name, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir, 6, name))
+    again = run("-m", "tools.kfold", name, "--folds", "2", "--out", str(out),
+                *recipe(small_sample, tiny_bert_dir, 6, name), *SHORT_RUN)  # the same settings: the folds are kept
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("finished, kept") == 2 and "(averaged)" in again.stdout
     assert json.load(open(out / "kfold.json")) == dict(summary, votes=None)
@@ -143,3 +151,77 @@ def test_a_vote_replaces_the_average_only_where_it_scores_higher_on_dev():
     assert chosen_votes({1: 0.65, 2: 0.61, 3: 0.48}, 0.60) == 1
     assert chosen_votes({1: 0.5, 2: 0.61, 3: 0.61}, 0.60) == 2  # of equal scores, the fewest votes
     assert chosen_votes({1: 0.5, 2: 0.60}, 0.60) is None  # a tie keeps the average
+
+
+def test_a_member_directory_is_kept_only_for_the_settings_it_was_trained_with(tmp_path, capsys):
+    name, data, bert = "relation_extraction", tmp_path / "data", tmp_path / "bert"
+    data.mkdir(), bert.mkdir()
+    arguments = ["--data-dir", str(data), "--bert-dir", str(bert), "--epochs", "2", "--precision", "fp32"]
+    member = tmp_path / "seed-42"
+    member.mkdir()
+    record = run_record(name, str(member), arguments)  # as train.py records it (the e2e tests keep real members)
+    (member / CONFIG).write_text(json.dumps({"track": name, "config": {}, "run": record}))
+    (member / WEIGHTS).write_text("")
+
+    def never(command):
+        raise AssertionError(f"trained again: {command}")
+
+    # the same data and BERT by another path, another precision: the same member
+    same = ["--data-dir", str(data) + "/.", "--bert-dir", str(bert), "--epochs", "2", "--precision", "bf16"]
+    train_member(name, str(member), same, run=never)
+    assert f"{member}: finished, kept" in capsys.readouterr().out
+    other_bert = tmp_path / "bert-large"
+    other_bert.mkdir()
+    for changed, message in ((["--epochs", "3"], "--epochs 2 -> 3"), (["--seed", "7"], "--seed 42 -> 7"),
+                             (["--bert-dir", str(other_bert)], f"--bert-dir {str(bert)!r} -> {str(other_bert)!r}")):
+        with pytest.raises(ModelDirError, match="trained with other settings") as refused:
+            train_member(name, str(member), arguments + changed, run=never)
+        assert message in str(refused.value) and str(member) in str(refused.value)
+    (member / MARKER).write_text("{}")  # interrupted: resumed with its settings only
+    with pytest.raises(ModelDirError, match="--epochs 2 -> 3"):
+        train_member(name, str(member), arguments + ["--epochs", "3"], run=never)
+    resumed = []
+    train_member(name, str(member), arguments, run=resumed.append)
+    assert resumed and resumed[0][-1] == "--overwrite"  # no resume point yet: train.py starts the member anew
+    # the BERT directory it was trained with is not here (a shared directory mounted elsewhere): taken as the same
+    bert.rename(tmp_path / "moved")
+    train_member(name, str(member), ["--data-dir", str(data), "--bert-dir", str(other_bert), "--epochs", "2"],
+                 run=resumed.append)
+    assert len(resumed) == 2
+
+
+def test_kfold_refuses_fold_data_of_another_cut(small_sample, tmp_path):
+    t, out = track("event_extraction"), tmp_path / "kfold"
+    files = {"train": str(small_sample / t.NAME / "train.json"), "dev": str(small_sample / t.NAME / "dev.json"),
+             "schema": str(small_sample / t.NAME / "event_schema.json")}
+    folds, cut = fold_units(t, files, 2)
+    data = write_fold_data(t, files, folds, cut, 0, str(out))
+    assert write_fold_data(t, files, folds, cut, 0, str(out)) == data  # the same cut: kept
+    for k, seed, message in ((3, 0, "fold 0 of 2 folds (--fold-seed 0); this run cuts 3 folds (--fold-seed 0)"),
+                             (2, 1, "fold 0 of 2 folds (--fold-seed 0); this run cuts 2 folds (--fold-seed 1)")):
+        other_folds, other = fold_units(t, files, k, seed)
+        with pytest.raises(ModelDirError) as refused:
+            write_fold_data(t, files, other_folds, other, 0, str(out))
+        assert message in str(refused.value) and "choose another --out" in str(refused.value)
+    shorter = dict(files, train=str(tmp_path / "train.json"))
+    with open(files["train"], encoding="utf-8") as f:
+        (tmp_path / "train.json").write_text("".join(f.readlines()[:-1]), encoding="utf-8")
+    with pytest.raises(ModelDirError, match="of other train\\+dev data"):
+        write_fold_data(t, shorter, *fold_units(t, shorter, 2), 0, str(out))
+    (out / "fold-0" / "data" / "done").write_text("")  # an earlier version's marker: cannot tell, kept
+    assert write_fold_data(t, shorter, *fold_units(t, shorter, 2), 0, str(out)) == data
+
+
+@pytest.mark.trains
+def test_the_pipeline_reads_relative_paths_from_the_directory_it_is_run_in(small_sample, tiny_bert_dir, tmp_path):
+    name = "relation_extraction"
+    shutil.copytree(small_sample / name, tmp_path / "data")
+    shutil.copytree(tiny_bert_dir, tmp_path / "bert")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "pipeline.py"), name, "--data-dir", "data",
+                             "--bert-dir", "bert", "--out", "runs/re", "--epochs", "1", "--batch-size", "16",
+                             "--maxlen", "64", "--precision", "fp32"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    submission = tmp_path / "runs" / "re" / "submission.zip"
+    assert validate(name, str(tmp_path / "data" / "test1_data.json"), str(submission))[0] == []
+    assert not os.path.exists(os.path.join(ROOT, "runs", "re"))

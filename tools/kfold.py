@@ -59,7 +59,7 @@ def write_fold_data(t, files, folds, cut, i, out):
             what = "" if made.get("units") == cut["units"] else " of other train+dev data"
             raise ModelDirError(f"{data}: fold {i} of {made.get('folds')} folds (--fold-seed {made.get('fold_seed')})"
                                 f"{what}; this run cuts {cut['folds']} folds (--fold-seed {cut['fold_seed']}) of its "
-                                "train+dev: choose another --out")
+                                "train+dev: choose another --out (make: OUT=DIR)")
         return data
     os.makedirs(data, exist_ok=True)
     t.write_units(os.path.join(data, t.FILES["train"][0]), [u for j, fold in enumerate(folds) if j != i for u in fold])

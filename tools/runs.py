@@ -61,8 +61,8 @@ def check_same_run(name, model_dir, arguments):
     changed = changed_settings(previous, current, [k for k in current if k not in NOT_LEARNED])
     if changed:
         raise ModelDirError(f"{model_dir}: trained with other settings than this run's ({'; '.join(changed)}); "
-                            "run with the same settings, or choose another --out (or delete the directory to "
-                            "train it anew)")
+                            "run with the same settings, or choose another --out (make: OUT=DIR), or delete the "
+                            "directory to train it anew")
 
 
 def run_record(name, model_dir, arguments):

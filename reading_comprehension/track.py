@@ -99,9 +99,11 @@ def legacy_config(args, model_dir):
 
 
 def read_units(path):
-    """What k-fold keeps together, as the file holds it: its paragraphs, each with its questions."""
+    """What k-fold keeps together, as the file holds it: its paragraphs, each with its questions (the file checked
+    as training checks it first, so that a malformed one is named, not the fold's copy of it)."""
     from common.data import read_json_document
 
+    dureader.load(path, report=False)
     return [paragraph for article in read_json_document(path)["data"] for paragraph in article["paragraphs"]]
 
 

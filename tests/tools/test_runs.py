@@ -225,3 +225,13 @@ def test_the_pipeline_reads_relative_paths_from_the_directory_it_is_run_in(small
     submission = tmp_path / "runs" / "re" / "submission.zip"
     assert validate(name, str(tmp_path / "data" / "test1_data.json"), str(submission))[0] == []
     assert not os.path.exists(os.path.join(ROOT, "runs", "re"))
+
+
+def test_kfold_names_the_malformed_file_it_was_given(small_sample, tmp_path):
+    name = "reading_comprehension"
+    shutil.copy(small_sample / name / "dev.json", tmp_path / "dev.json")
+    (tmp_path / "train.json").write_text('{"data": [{"title": "no paragraphs"}]}')
+    result = run("-m", "tools.kfold", name, "--folds", "2", "--data-dir", str(tmp_path), "--bert-dir", "x",
+                 "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {tmp_path / 'train.json'}:1: data[0]: missing")
+    assert not (tmp_path / "out").exists()

@@ -99,11 +99,9 @@ def legacy_config(args, model_dir):
 
 
 def read_units(path):
-    """What k-fold keeps together, as the file holds it: its paragraphs, each with its questions (the file checked
-    as training checks it first, so that a malformed one is named, not the fold's copy of it)."""
+    """What k-fold keeps together, as the file holds it: its paragraphs, each with its questions."""
     from common.data import read_json_document
 
-    dureader.load(path, report=False)
     return [paragraph for article in read_json_document(path)["data"] for paragraph in article["paragraphs"]]
 
 

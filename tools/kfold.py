@@ -37,6 +37,8 @@ from tools.tracks import NAMES, track
 def fold_units(t, files, k, seed=0):
     """(the units (sentences, paragraphs) of train+dev cut into k folds: [[units of fold 0], ...], the cut: {"folds",
     "fold_seed", "units": a digest of train+dev}, which each fold's data records)."""
+    for path in (files["train"], files["dev"]):  # checked as training checks them: errors name these files
+        t.load(path, report=False)
     units = t.read_units(files["train"]) + t.read_units(files["dev"])
     order = list(range(len(units)))
     random.Random(seed).shuffle(order)

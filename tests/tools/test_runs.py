@@ -227,11 +227,22 @@ def test_the_pipeline_reads_relative_paths_from_the_directory_it_is_run_in(small
     assert not os.path.exists(os.path.join(ROOT, "runs", "re"))
 
 
-def test_kfold_names_the_malformed_file_it_was_given(small_sample, tmp_path):
-    name = "reading_comprehension"
-    shutil.copy(small_sample / name / "dev.json", tmp_path / "dev.json")
-    (tmp_path / "train.json").write_text('{"data": [{"title": "no paragraphs"}]}')
+@pytest.mark.parametrize("name", ["reading_comprehension", "relation_extraction"])
+def test_kfold_names_the_malformed_file_it_was_given(name, small_sample, tmp_path):
+    # before cutting train+dev into folds: an error names the user's file and line, not the fold's copy of it
+    t = track(name)
+    for role in ("dev", "schema"):
+        if role in t.FILES:
+            shutil.copy(small_sample / name / t.FILES[role][0], tmp_path / t.FILES[role][0])
+    train = tmp_path / t.FILES["train"][0]
+    if name == "reading_comprehension":
+        train.write_text('{"data": [{"title": "no paragraphs"}]}')
+        where = f"{train}:1: data[0]: missing key 'paragraphs'"
+    else:
+        with open(small_sample / name / t.FILES["train"][0], encoding="utf-8") as f:
+            train.write_text("".join(f.readlines()[:3]) + '{"spo_list": []}\n', encoding="utf-8")
+        where = f"{train}:4: missing key 'text'"
     result = run("-m", "tools.kfold", name, "--folds", "2", "--data-dir", str(tmp_path), "--bert-dir", "x",
                  "--out", str(tmp_path / "out"))
-    assert result.returncode == 2 and result.stderr.startswith(f"error: {tmp_path / 'train.json'}:1: data[0]: missing")
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {where}"
     assert not (tmp_path / "out").exists()

@@ -107,6 +107,7 @@ def combine(parts):
 def finish(t, out, k, batch_size, precision, files, votes=None):
     """Score the out-of-fold predictions, choose thresholds on them, predict the test file with the ensemble
     (averaged, or with `votes` a vote)."""
+    from common.files import write_json
     from common.model_dir import load_model_dir, update_config, write_ensemble
     from common.track import choose_thresholds
 
@@ -143,8 +144,7 @@ def finish(t, out, k, batch_size, precision, files, votes=None):
         result["submission"] = t.write_submission(submission, test_rows) or submission
         how = f"a vote of at least {votes:g}" if votes else "averaged"
         print(f"test file predicted by the {k}-fold ensemble ({how}): {result['submission']}")
-    with open(os.path.join(out, "kfold.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1, ensure_ascii=False)
+    write_json(os.path.join(out, "kfold.json"), result, indent=1)  # atomic: two last folds may finish at once
     return result
 
 

@@ -20,8 +20,8 @@ def adversarial_kind(value):
 
 
 def train_parser(description, track):
-    """The options every train.py has; the track's DEFAULTS set its epochs, batch size, maxlen, learning rate,
-    schedule, and its FILES the data files it reads."""
+    """train.py's parser: the options every train.py has (the track's DEFAULTS set its epochs, batch size, maxlen,
+    learning rate, schedule, and its FILES the data files it reads), then the track's own (its add_arguments)."""
     defaults = track.DEFAULTS
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data (--data-dir finds the official file names; the others override)")
@@ -82,6 +82,7 @@ def train_parser(description, track):
                         help="keep only each transformer block's input and recompute the block in the backward pass "
                              "(much less activation memory, some more time; same numbers); 'layer': bert4keras's "
                              "per-layer scheme")
+    track.add_arguments(p)
     return p
 
 

@@ -91,7 +91,6 @@ def train_main(track, description):
     from common import cli
 
     parser = cli.train_parser(description, track)
-    track.add_arguments(parser)
     args = parser.parse_args()
     getattr(track, "check_arguments", lambda p, a: None)(parser, args)
 
@@ -309,7 +308,6 @@ def track_args(track, **values):
     from common import cli
 
     parser = cli.train_parser("", track)
-    track.add_arguments(parser)
     args = parser.parse_args(["--bert-dir", "", "--output-dir", ""])
     for key, value in values.items():
         setattr(args, key, value)

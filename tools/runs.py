@@ -69,10 +69,8 @@ def run_record(name, model_dir, arguments):
     """The run's arguments as train.py of `name` would record them in config.json (without starting it)."""
     from common import cli
 
-    t = track(name)
-    parser = cli.train_parser(None, t)
+    parser = cli.train_parser(None, track(name))
     parser.prog = f"{name}/train.py"
-    t.add_arguments(parser)
     return vars(parser.parse_args([*arguments, "--output-dir", model_dir]))
 
 

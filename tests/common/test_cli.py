@@ -18,7 +18,6 @@ def test_adversarial_none_is_recorded_as_a_run_without_it_was_and_a_wrong_value_
 
     t = track("reading_comprehension")
     parser = cli.train_parser("", t)
-    t.add_arguments(parser)
     required = ["--bert-dir", "b", "--output-dir", "o"]
     # None, not "none": config.json of a run without FGM has held None, and a resume compares the two
     assert parser.parse_args(required + ["--adversarial", "none"]).adversarial is None

@@ -7,8 +7,8 @@ file predicted by the K-model ensemble.
 train+dev is cut into K folds deterministically (by sentence; reading comprehension by paragraph, so a
 context's questions stay together; --fold-seed orders them): fold i's model trains on the other folds and
 keeps its best epoch on fold i. OUT/fold-I/ holds that fold's data and model directory; a finished fold is
-kept and an interrupted one resumes (for the same cut and recipe only: others are refused), so the command can be run again after a kill, and `--fold I` runs
-one fold only: K machines or scheduler jobs can run the folds side by side on a shared directory. Once
+kept and an interrupted one resumes (for the same cut and recipe only: others are refused), so the command
+can be run again after a kill, and `--fold I` runs one fold only: K machines or scheduler jobs can run the folds side by side on a shared directory. Once
 every fold is finished (by whichever run finishes last):
 
   - the out-of-fold predictions (each fold's model on its own held-out fold) are scored with the official

@@ -187,8 +187,9 @@ def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unf
         if averaged and (read_ensemble(model_dir, track) or {}).get("votes") is not None:
             _refuse_averaging(model_dir)
     set_precision(resolve_precision(precision))
-    first = []
-    predictors = [_predictor(track, model_dir, allow_unfinished, first) for model_dir in model_dirs]
+    group, anchor = [], []  # members that vote each decode alone: each is a group of its own
+    predictors = [_predictor(track, model_dir, allow_unfinished, [] if votes is not None else group, anchor)
+                  for model_dir in model_dirs]
     if votes is not None:
         predictor = Voting(predictors, votes, track.vote_key, weights)
     elif len(predictors) == 1 and weights is None:
@@ -199,9 +200,11 @@ def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unf
     return predictor
 
 
-def _predictor(track, model_dir, allow_unfinished, first):
+def _predictor(track, model_dir, allow_unfinished, group, anchor):
     """The Predictor of a model directory, or of an ensemble directory's members, with its weights and
-    thresholds. first: [(directory, BertFiles, Config) of the first model built], which the others must match."""
+    thresholds. group: [(directory, BertFiles, Config) of the first model built of the models averaged with this
+    one], which it must match in how it reads text; anchor: [the same, of the first model of the whole ensemble],
+    which it must match in the track's ENSEMBLE_KEYS, voting or not (a vote needs one schema, not one reading)."""
     from common.bert import build_bert
     from common.ensemble import Voting
     from common.model_dir import ENSEMBLE, load_model_dir, load_weights, read_ensemble
@@ -210,10 +213,10 @@ def _predictor(track, model_dir, allow_unfinished, first):
 
     record = read_ensemble(model_dir, track)
     if record is not None and record.get("votes") is not None:
-        return Voting([_predictor(track, m, allow_unfinished, first) for m in record["members"]], record["votes"],
-                      track.vote_key, record["weights"])
+        return Voting([_predictor(track, m, allow_unfinished, [], anchor) for m in record["members"]],
+                      record["votes"], track.vote_key, record["weights"])
     if record is not None:
-        predictor = _averaged(record["members"], [_predictor(track, m, allow_unfinished, first)
+        predictor = _averaged(record["members"], [_predictor(track, m, allow_unfinished, group, anchor)
                                                   for m in record["members"]], record["weights"])
         if record["thresholds"]:
             if set(record["thresholds"]) != set(getattr(predictor, "thresholds", None) or ()):
@@ -222,10 +225,11 @@ def _predictor(track, model_dir, allow_unfinished, first):
             predictor.thresholds = dict(record["thresholds"])
         return predictor
     files, config = load_model_dir(model_dir, track, allow_unfinished)
-    if first:
-        check_ensemble(track, first[0], (model_dir, files, config))
-    else:
-        first.append((model_dir, files, config))
+    for first, reading in ((group, True), (anchor, False)):
+        if first:
+            check_ensemble(track, first[0], (model_dir, files, config), reading)
+        else:
+            first.append((model_dir, files, config))
     bert = build_bert(files, recompute=config.recompute, load_weights=False)
     tokenizer = load_tokenizer(files.vocab, config.word_level, config.do_lower_case)
     model, predictor = track.build(config, bert, tokenizer)
@@ -251,19 +255,25 @@ def _refuse_averaging(model_dir):
                         "models; give its members instead, or --votes")
 
 
-def check_ensemble(track, first, other):
-    """ModelDirError unless two model directories read text the same way (vocabulary, casing, windows, and
-    the track's ENSEMBLE_KEYS): their outputs are averaged position by position."""
+def check_ensemble(track, first, other, reading=True):
+    """ModelDirError unless two model directories share the track's ENSEMBLE_KEYS (schema, head, ...) and, with
+    `reading` (their outputs are averaged position by position), read text the same way: vocabulary, casing,
+    windows. Models that vote each decode their own outputs, so they may read text differently (another BERT)."""
     from common.options import ModelDirError
 
     (dir_a, files_a, config_a), (dir_b, files_b, config_b) = first, other
-    with open(files_a.vocab, "rb") as a, open(files_b.vocab, "rb") as b:
-        differences = ["vocabulary"] if a.read() != b.read() else []
-    differences += [k for k in ("do_lower_case", "word_level", "maxlen", "stride") + tuple(track.ENSEMBLE_KEYS)
-                    if getattr(config_a, k) != getattr(config_b, k)]
+    differences = []
+    if reading:
+        with open(files_a.vocab, "rb") as a, open(files_b.vocab, "rb") as b:
+            differences = ["vocabulary"] if a.read() != b.read() else []
+        differences += [k for k in ("do_lower_case", "word_level", "maxlen", "stride")
+                        if getattr(config_a, k) != getattr(config_b, k)]
+    differences += [k for k in track.ENSEMBLE_KEYS if getattr(config_a, k) != getattr(config_b, k)]
     if differences:
+        why = ("an ensemble averages its models' outputs position by position" if reading else
+               "the models of a vote predict in one schema")
         raise ModelDirError(f"{dir_a} and {dir_b} cannot make one ensemble: they differ in "
-                            f"{', '.join(differences)} (an ensemble averages its models' outputs position by position)")
+                            f"{', '.join(differences)} ({why})")
 
 
 def predict_main(track, description):

@@ -126,6 +126,7 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
     t = track(name)
     votes = hasattr(t, "vote_key") and len(model_dirs) > 1
     voting = load_predictor(t, model_dirs, batch_size, precision, votes=1) if votes else None
+    # averaged without load_predictor's check of how they read text: members of one run share their settings
     predictor = ensemble(voting.predictors) if voting else load_predictor(t, model_dirs, batch_size, precision)
     items = t.load(dev, report=False, require_items=True)
     rows = t.to_submission(items, predictor.predict(t.inputs(items), progress))

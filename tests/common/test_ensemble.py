@@ -1,5 +1,6 @@
 """Ensembles at predict time: averaging is exact (one model, or N copies of one, predicts what that model does),
-weights are checked, models that read text differently are refused naming both directories."""
+weights are checked, models that read text differently are refused naming both directories when averaged (a vote
+needs only one schema)."""
 import json
 import shutil
 
@@ -73,6 +74,45 @@ def test_mixed_vocabularies_and_bad_weights_are_refused_in_one_line(trained, sam
     result = run("event_extraction/predict.py", "--model-dir", str(model), str(model), "--votes", "1",
                  "--input", test, "--output", str(tmp_path / "s.json"))
     assert result.returncode == 2 and "--votes: event_extraction models do not vote" in result.stderr
+
+
+@pytest.mark.trains
+def test_models_that_vote_may_read_text_differently_but_must_share_the_schema(trained, small_sample, tmp_path):
+    import zipfile
+
+    model = trained("relation_extraction")
+    test = str(small_sample / "relation_extraction" / "test1_data.json")
+
+    def copy(name, change):
+        other = tmp_path / name
+        shutil.copytree(model, other, ignore=shutil.ignore_patterns("report", "tensorboard", "resume"))
+        doc = json.load(open(other / "config.json"))
+        change(doc["config"])
+        (other / "config.json").write_text(json.dumps(doc))
+        return str(other)
+
+    def spos(path):
+        with zipfile.ZipFile(path) as z:
+            rows = [json.loads(line) for line in z.read(z.namelist()[0]).decode("utf-8").splitlines()]
+        return [{json.dumps(spo, sort_keys=True, ensure_ascii=False) for spo in row["spo_list"]} for row in rows]
+
+    shorter = copy("shorter", lambda c: c.update(maxlen=24, do_lower_case=not c["do_lower_case"]))
+    outputs = {}
+    for name, args in (("one", [model]), ("shorter", [shorter]), ("vote", [model, shorter, "--votes", "2"]),
+                       ("averaged", [model, shorter])):
+        outputs[name] = predict_here("relation_extraction", "--model-dir", *args, "--input", test, "--output",
+                                     str(tmp_path / f"{name}.zip"), "--precision", "fp32")
+    last = outputs["averaged"].stderr.strip().splitlines()[-1]
+    assert outputs["averaged"].returncode == 2 and "maxlen" in last and "do_lower_case" in last and shorter in last
+    assert all(outputs[n].returncode == 0 for n in ("one", "shorter", "vote")), outputs["vote"].stderr[-3000:]
+    one, cut, voted = (spos(tmp_path / f"{n}.zip") for n in ("one", "shorter", "vote"))
+    assert voted == [a & b for a, b in zip(one, cut)] and one != cut  # 24 tokens cut what the model sees
+
+    other_schema = copy("other schema", lambda c: c.update(schema=c["schema"][:-1]))
+    result = predict_here("relation_extraction", "--model-dir", model, other_schema, "--votes", "1", "--input", test,
+                          "--output", str(tmp_path / "s.zip"))
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 2 and last.startswith("error: ") and other_schema in last and "differ in schema" in last
 
 
 def test_weights_and_the_exact_mean():

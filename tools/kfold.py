@@ -8,8 +8,8 @@ train+dev is cut into K folds deterministically (by sentence; reading comprehens
 context's questions stay together; --fold-seed orders them): fold i's model trains on the other folds and
 keeps its best epoch on fold i. OUT/fold-I/ holds that fold's data and model directory; a finished fold is
 kept and an interrupted one resumes (for the same cut and recipe only: others are refused), so the command
-can be run again after a kill, and `--fold I` runs one fold only: K machines or scheduler jobs can run the folds side by side on a shared directory. Once
-every fold is finished (by whichever run finishes last):
+can be run again after a kill, and `--fold I` runs one fold only: K machines or scheduler jobs can run the
+folds side by side on a shared directory. Once every fold is finished (by whichever run finishes last):
 
   - the out-of-fold predictions (each fold's model on its own held-out fold) are scored with the official
     metric; where the track has decoding thresholds they are chosen on the out-of-fold predictions of all
@@ -154,13 +154,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                 allow_abbrev=False)
     p.add_argument("track", choices=NAMES)
-    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--folds", type=int, default=5, help="K, the number of folds (default 5)")
     p.add_argument("--fold", type=int, help="run this fold only (0 .. K-1); the last fold to finish writes the results")
     p.add_argument("--fold-seed", type=int, default=0, help="orders the units before they are dealt into folds")
     p.add_argument("--data-dir", required=True, help="the official train and dev files (and test, schema)")
-    p.add_argument("--bert-dir", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--batch-size-predict", type=int, default=32)
+    p.add_argument("--bert-dir", required=True, help="a BERT folder, Hugging Face or Google TF1 (as train.py takes it)")
+    p.add_argument("--out", required=True, help="the folds' directories and the results go here")
+    p.add_argument("--batch-size-predict", type=int, default=32, help="batch size of the out-of-fold and test "
+                                                                              "predictions")
     p.add_argument("--precision", default="auto", help="also passed to train.py")
     p.add_argument("--votes", type=float, help="relation extraction: the fold models vote instead of averaging, "
                                                "each at the thresholds chosen out of fold, and an SPO is kept "

@@ -4,6 +4,7 @@ TensorFlow is imported only once a run starts (TrainingSession), so that --help 
 """
 import argparse
 import contextlib
+import math
 import sys
 
 from common.data import DataError
@@ -17,6 +18,17 @@ def adversarial_kind(value):
     if value not in ("none", "fgm"):
         raise argparse.ArgumentTypeError(f"choose from none, fgm (not {value!r})")
     return None if value == "none" else value
+
+
+def weight(value):
+    """--weights: a finite number, 0 or above."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not (math.isfinite(number) and number >= 0):
+        raise argparse.ArgumentTypeError(f"a weight is a finite number, 0 or above (not {value!r})")
+    return number
 
 
 def train_parser(description, track):
@@ -91,8 +103,8 @@ def predict_parser(description):
     p.add_argument("--model-dir", required=True, nargs="+",
                    help="a directory written by train.py; several: an ensemble, their outputs averaged before "
                         "decoding (each model loaded once)")
-    p.add_argument("--weights", type=float, nargs="+", help="the ensemble's weights, one per --model-dir "
-                                                            "(default: equal)")
+    p.add_argument("--weights", type=weight, nargs="+", help="the ensemble's weights, one per --model-dir "
+                                                             "(default: equal; not all 0)")
     p.add_argument("--votes", type=float, help="the models vote instead of averaging (relation extraction): "
                                                "every model predicts at its own thresholds and an SPO is kept "
                                                "where models of total weight (1 each by default) at least VOTES "

@@ -10,8 +10,8 @@ def mean_weights(n, weights=None):
     if weights is None:
         return np.full(n, 1 / n)
     weights = np.asarray(weights, "float64")
-    if len(weights) != n or (weights < 0).any() or not weights.sum() > 0:
-        raise ValueError(f"{n} members need {n} non-negative weights, not all 0; got {list(weights)}")
+    if len(weights) != n or not (np.isfinite(weights) & (weights >= 0)).all() or not weights.sum() > 0:
+        raise ValueError(f"{n} members need {n} finite non-negative weights, not all 0; got {weights.tolist()}")
     return weights / weights.sum()
 
 
@@ -81,8 +81,8 @@ class Voting:
     def __init__(self, predictors, votes, key, weights=None):
         self.predictors, self.votes, self.key = predictors, votes, key
         self.weights = [1.0] * len(predictors) if weights is None else [float(w) for w in weights]
-        if len(self.weights) != len(predictors) or min(self.weights) < 0:
-            raise ValueError(f"{len(predictors)} members need {len(predictors)} non-negative weights")
+        if len(self.weights) != len(predictors) or not all(0 <= w < float("inf") for w in self.weights):
+            raise ValueError(f"{len(predictors)} members need {len(predictors)} finite non-negative weights")
         if not 0 < votes <= sum(self.weights):
             raise ValueError(f"votes must be above 0 and at most the members' total weight, {sum(self.weights):g}")
         self.models = [m for p in predictors for m in p.models]

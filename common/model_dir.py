@@ -272,8 +272,8 @@ def read_ensemble(model_dir, track):
     if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
         raise ModelDirError(f"{path}: \"members\" should be a non-empty list of model directories")
     if weights is not None and not (isinstance(weights, list) and len(weights) == len(members) and all(
-            isinstance(w, (int, float)) and w >= 0 for w in weights) and sum(weights) > 0):
-        raise ModelDirError(f"{path}: \"weights\" should be null or one non-negative number per member "
+            isinstance(w, (int, float)) and 0 <= w < float("inf") for w in weights) and sum(weights) > 0):
+        raise ModelDirError(f"{path}: \"weights\" should be null or one finite non-negative number per member "
                             f"({len(members)}), not all 0")
     votes, total = doc.get("votes"), sum(weights) if weights else len(members)
     if votes is not None and not (hasattr(track, "vote_key") and isinstance(votes, (int, float))

@@ -287,6 +287,8 @@ def predict_main(track, description):
     cli.check_output(args)
     if args.weights and len(args.weights) != len(args.model_dir):
         raise ModelDirError(f"--weights: {len(args.weights)} weights for {len(args.model_dir)} model directories")
+    if args.weights and not sum(args.weights) > 0:
+        raise ModelDirError("--weights: all 0; give at least one model a weight above 0")
     if args.votes is not None:
         total = sum(args.weights) if args.weights else len(args.model_dir)
         if not hasattr(track, "vote_key"):

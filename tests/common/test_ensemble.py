@@ -71,6 +71,11 @@ def test_mixed_vocabularies_and_bad_weights_are_refused_in_one_line(trained, sam
     result = run("event_extraction/predict.py", "--model-dir", str(model), str(model), "--weights", "1",
                  "--input", test, "--output", str(tmp_path / "s.json"))
     assert result.returncode == 2 and "--weights: 1 weights for 2 model directories" in result.stderr
+    for weights, message in ((["0", "0"], "--weights: all 0"), (["1", "inf"], "a weight is a finite number"),
+                             (["-1", "1"], "a weight is a finite number")):  # refused before a model is built
+        result = run("event_extraction/predict.py", "--model-dir", str(model), str(model), "--weights", *weights,
+                     "--input", test, "--output", str(tmp_path / "s.json"))
+        assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr[-2000:]
     result = run("event_extraction/predict.py", "--model-dir", str(model), str(model), "--votes", "1",
                  "--input", test, "--output", str(tmp_path / "s.json"))
     assert result.returncode == 2 and "--votes: event_extraction models do not vote" in result.stderr
@@ -117,8 +122,9 @@ def test_models_that_vote_may_read_text_differently_but_must_share_the_schema(tr
 
 def test_weights_and_the_exact_mean():
     assert mean_weights(2).tolist() == [0.5, 0.5] and mean_weights(2, [1, 3]).tolist() == [0.25, 0.75]
-    with pytest.raises(ValueError, match="need 2 non-negative weights"):
-        mean_weights(2, [1])
+    for weights in ([1], [1, -1], [1, float("inf")], [float("nan"), 1], [0, 0]):
+        with pytest.raises(ValueError, match="need 2 finite non-negative weights, not all 0"):
+            mean_weights(2, weights)
     x = np.random.default_rng(0).normal(size=(5, 7)).astype("float32")
     assert (weighted_mean([x, x, x], mean_weights(3)) == x).all()
     assert weighted_mean([x], [1.0]) is x
@@ -156,3 +162,5 @@ def test_a_vote_keeps_what_members_of_enough_weight_predict():
     for votes, weights in ((4, None), (0, None), (2, [1, 0.5, 0.4])):
         with pytest.raises(ValueError, match="votes must be above 0 and at most the members' total weight"):
             Voting([one, one, one], votes, key, weights)
+    with pytest.raises(ValueError, match="3 finite non-negative weights"):
+        Voting([one, one, one], 1, key, [1, 1, float("inf")])

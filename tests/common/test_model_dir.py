@@ -72,7 +72,9 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
     for doc, message in (({"track": "relation_extraction", "members": ["a"]}, "an ensemble of relation_extraction"),
                          ({"track": track.NAME, "members": []}, "should be a non-empty list"),
                          ({"track": track.NAME, "members": ["a", "b"], "weights": [1, -1]}, "non-negative"),
-                         ({"track": track.NAME, "members": ["a", "b"], "weights": [1]}, "one non-negative number"),
+                         ({"track": track.NAME, "members": ["a", "b"], "weights": [1]}, "one finite non-negative"),
+                         ({"track": track.NAME, "members": ["a", "b"], "weights": [1, float("inf")]}, "finite"),
+                         ({"track": track.NAME, "members": ["a", "b"], "weights": [1, float("nan")]}, "finite"),
                          ({"track": track.NAME, "members": [".", "a"]}, "the ensemble is its own member"),
                          ({"track": track.NAME, "members": ["a"], "votes": 1}, "event_extraction models do not vote"),
                          (["a"], "should hold a JSON object")):

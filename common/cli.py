@@ -20,6 +20,11 @@ def adversarial_kind(value):
     return None if value == "none" else value
 
 
+# below, a window holds a few characters: most triggers, entities and answers are cut, and the data checks that
+# follow would blame the data
+MIN_MAXLEN = 16
+
+
 def weight(value):
     """--weights: a finite number, 0 or above."""
     try:
@@ -216,6 +221,9 @@ class TrainingSession:
         a = self.args
         self.files = find_data_files(self.track.FILES, a.data_dir, {r: getattr(a, r, None) for r in self.track.FILES})
         self.bert_files = BertFiles.from_dir(a.bert_dir)
+        if a.maxlen < MIN_MAXLEN:
+            raise DataError(f"--maxlen {a.maxlen}: a window needs at least {MIN_MAXLEN} tokens ([CLS], [SEP] and text; "
+                            "the official data are read with 128 to 512)")
         self.bert_files.check_maxlen(a.maxlen)
         if a.stride is not None and not 0 < a.stride <= a.maxlen - 2:
             raise DataError(f"--stride {a.stride} must be between 1 and --maxlen - 2 ({a.maxlen - 2})")
@@ -224,6 +232,14 @@ class TrainingSession:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1")
         if not 0 <= a.ema < 1:
             raise DataError(f"--ema {a.ema}: the decay must be in [0, 1) (0: off)")
+        for name, allowed, what in (("learning_rate", lambda v: 0 < v < math.inf, "a number above 0"),
+                                    ("warmup", lambda v: 0 <= v <= 1, "a share of steps, in [0, 1]"),
+                                    ("clip_norm", lambda v: 0 <= v < math.inf, "0 (off) or a number above"),
+                                    ("save_every", lambda v: 0 <= v < math.inf, "0 or more minutes"),
+                                    ("adv_epsilon", lambda v: 0 < v < math.inf, "a number above 0")):
+            value = getattr(a, name)
+            if not allowed(value):  # NaN is allowed by none
+                raise DataError(f"--{name.replace('_', '-')} {value:g}: must be {what}")
         if self.chief:  # refuse a directory of another run now, before minutes of encoding; write it before training
             self.lock = RunLock(a.output_dir)
             prepare_model_dir(a.output_dir, self.bert_files, self.track, self.run_record(), resume=a.resume,

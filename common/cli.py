@@ -236,9 +236,12 @@ class TrainingSession:
                                     ("warmup", lambda v: 0 <= v <= 1, "a share of steps, in [0, 1]"),
                                     ("clip_norm", lambda v: 0 <= v < math.inf, "0 (off) or a number above"),
                                     ("save_every", lambda v: 0 <= v < math.inf, "0 or more minutes"),
-                                    ("adv_epsilon", lambda v: 0 < v < math.inf, "a number above 0")):
-            value = getattr(a, name)
-            if not allowed(value):  # NaN is allowed by none
+                                    ("adv_epsilon", lambda v: 0 < v < math.inf, "a number above 0"),
+                                    # options of several tracks' heads (None: the head's default)
+                                    ("head_lr_multiplier", lambda v: 0 < v < math.inf, "a number above 0"),
+                                    ("threshold", lambda v: 0 < v < 1, "a probability between 0 and 1")):
+            value = getattr(a, name, None)
+            if value is not None and not allowed(value):  # NaN is allowed by none
                 raise DataError(f"--{name.replace('_', '-')} {value:g}: must be {what}")
         if self.chief:  # refuse a directory of another run now, before minutes of encoding; write it before training
             self.lock = RunLock(a.output_dir)

@@ -47,6 +47,9 @@ def add_arguments(parser):
 
 
 def check_arguments(parser, args):
+    for name in ("max_question_len", "max_answer_len"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:  # max_answer_len None: from the data
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.maxlen - args.max_question_len - 3 < 16:
         parser.error(f"--maxlen {args.maxlen} leaves too few context tokens after a question of "
                      f"--max-question-len {args.max_question_len}; raise --maxlen or lower --max-question-len")

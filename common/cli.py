@@ -36,6 +36,17 @@ def weight(value):
     return number
 
 
+def positive_int(value):
+    """A batch size: an integer, 1 or above."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"an integer, 1 or above (not {value!r})")
+    return number
+
+
 def train_parser(description, track):
     """train.py's parser: the options every train.py has (the track's DEFAULTS set its epochs, batch size, maxlen,
     learning rate, schedule, and its FILES the data files it reads), then the track's own (its add_arguments)."""
@@ -116,7 +127,7 @@ def predict_parser(description):
                                                "predict it")
     p.add_argument("--input", required=True, help="the official test file")
     p.add_argument("--output", required=True, help="submission file to write")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="compute precision, whatever the model was trained in (default auto: bf16 where the "
                         "device runs it natively, else fp32)")

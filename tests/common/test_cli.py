@@ -1,4 +1,4 @@
-"""The options every train.py shares take their defaults from the track's DEFAULTS."""
+"""The options every train.py shares take their defaults from the track's DEFAULTS; predict.py's are checked as parsed."""
 import pytest
 
 from common.track import track_args
@@ -25,3 +25,17 @@ def test_adversarial_none_is_recorded_as_a_run_without_it_was_and_a_wrong_value_
     with pytest.raises(SystemExit):
         parser.parse_args(required + ["--adversarial", "pgd"])
     assert "--adversarial: choose from none, fgm (not 'pgd')" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, message", [(["--batch-size", "0"], "--batch-size: an integer, 1 or above (not '0')"),
+                                              (["--batch-size", "-1"], "--batch-size: an integer, 1 or above"),
+                                              (["--weights", "1", "nan"], "--weights: a weight is a finite number")])
+def test_predict_refuses_a_batch_size_under_1_and_a_weight_that_is_not_finite(capsys, options, message):
+    from common import cli
+
+    parser = cli.predict_parser("")
+    required = ["--model-dir", "a", "b", "--input", "t", "--output", "s"]
+    assert parser.parse_args(required + ["--batch-size", "8", "--weights", "1", "0"]).weights == [1.0, 0.0]
+    with pytest.raises(SystemExit):  # a batch size of -1 predicted nothing, without a word
+        parser.parse_args(required + options)
+    assert message in capsys.readouterr().err

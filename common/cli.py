@@ -25,6 +25,15 @@ def adversarial_kind(value):
 MIN_MAXLEN = 16
 
 
+def check_windows(maxlen, stride):
+    """DataError unless --maxlen and --stride make windows: at least MIN_MAXLEN tokens, starts 1 to maxlen - 2 apart."""
+    if maxlen < MIN_MAXLEN:
+        raise DataError(f"--maxlen {maxlen}: a window needs at least {MIN_MAXLEN} tokens ([CLS], [SEP] and text; "
+                        "the official data are read with 128 to 512)")
+    if stride is not None and not 0 < stride <= maxlen - 2:
+        raise DataError(f"--stride {stride} must be between 1 and --maxlen - 2 ({maxlen - 2})")
+
+
 def weight(value):
     """--weights: a finite number, 0 or above."""
     try:
@@ -36,15 +45,17 @@ def weight(value):
     return number
 
 
-def positive_int(value):
-    """A batch size: an integer, 1 or above."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"an integer, 1 or above (not {value!r})")
-    return number
+def integer_from(low):
+    """An argparse type: an integer, `low` or above (a batch size of -1 predicted nothing, without a word)."""
+    def parse(value):
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if number < low:
+            raise argparse.ArgumentTypeError(f"an integer, {low} or above (not {value!r})")
+        return number
+    return parse
 
 
 def train_parser(description, track):
@@ -127,7 +138,7 @@ def predict_parser(description):
                                                "predict it")
     p.add_argument("--input", required=True, help="the official test file")
     p.add_argument("--output", required=True, help="submission file to write")
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--batch-size", type=integer_from(1), default=32)
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="compute precision, whatever the model was trained in (default auto: bf16 where the "
                         "device runs it natively, else fp32)")
@@ -232,12 +243,8 @@ class TrainingSession:
         a = self.args
         self.files = find_data_files(self.track.FILES, a.data_dir, {r: getattr(a, r, None) for r in self.track.FILES})
         self.bert_files = BertFiles.from_dir(a.bert_dir)
-        if a.maxlen < MIN_MAXLEN:
-            raise DataError(f"--maxlen {a.maxlen}: a window needs at least {MIN_MAXLEN} tokens ([CLS], [SEP] and text; "
-                            "the official data are read with 128 to 512)")
+        check_windows(a.maxlen, a.stride)
         self.bert_files.check_maxlen(a.maxlen)
-        if a.stride is not None and not 0 < a.stride <= a.maxlen - 2:
-            raise DataError(f"--stride {a.stride} must be between 1 and --maxlen - 2 ({a.maxlen - 2})")
         for name in ("batch_size", "epochs"):
             if getattr(a, name) < 1:
                 raise DataError(f"--{name.replace('_', '-')} must be at least 1")

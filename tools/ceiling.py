@@ -15,6 +15,7 @@ import json
 import os
 import sys
 
+from common.cli import check_windows
 from common.data import DataError, line_objects
 from tools.tracks import NAMES, track
 
@@ -57,6 +58,7 @@ def main(argv=None):
     try:
         if not os.path.isfile(vocab):
             raise DataError(f"{vocab}: missing; --bert-dir names a BERT directory with vocab.txt")
+        check_windows(args.maxlen, args.stride)
         scores = ceiling(args.track, args.data, vocab, args.maxlen, args.stride, args.schema, args.head,
                          args.word_level)
     except DataError as e:

@@ -29,7 +29,7 @@ import random
 import shutil
 import sys
 
-from common.cli import positive_int
+from common.cli import integer_from
 from common.data import find_data_files
 from tools.runs import ensemble_rows, finished, train_member
 from tools.tracks import NAMES, track
@@ -161,7 +161,7 @@ def main(argv=None):
     p.add_argument("--data-dir", required=True, help="the official train and dev files (and test, schema)")
     p.add_argument("--bert-dir", required=True, help="a BERT folder, Hugging Face or Google TF1 (as train.py takes it)")
     p.add_argument("--out", required=True, help="the folds' directories and the results go here")
-    p.add_argument("--batch-size-predict", type=positive_int, default=32, help="batch size of the out-of-fold and test "
+    p.add_argument("--batch-size-predict", type=integer_from(1), default=32, help="batch size of the out-of-fold and test "
                                                                               "predictions")
     p.add_argument("--precision", default="auto", help="also passed to train.py")
     p.add_argument("--votes", type=float, help="relation extraction: the fold models vote instead of averaging, "

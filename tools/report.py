@@ -189,7 +189,7 @@ def main(argv=None):
     p.add_argument("--dev", help="gold file (default: the dev file the model was trained with)")
     p.add_argument("--predictions", help="predictions to analyse (default: the model's dev predictions)")
     p.add_argument("--out", help="report directory (default MODEL_DIR/report)")
-    p.add_argument("--samples", type=int, default=20)
+    p.add_argument("--samples", type=cli.integer_from(0), default=20, help="error samples to show (default 20)")
     args = p.parse_args(argv)
     if args.model_dir:
         path = report_model_dir(args.model_dir, args.dev, args.predictions, args.out, args.samples)

@@ -113,3 +113,9 @@ def test_a_torn_metrics_line_is_ignored(tmp_path, name):
     from common.model_dir import read_metrics
     (tmp_path / name).write_text('{"epoch": 1, "dev_f1": 0.5}\n{"epoch": 2, "dev_f', encoding="utf-8")
     assert read_metrics(str(tmp_path)) == [{"epoch": 1, "dev_f1": 0.5}]
+
+
+def test_a_negative_count_of_samples_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit):  # random.sample raised a bare ValueError after the analysis
+        report_main(["some-model", "--samples", "-1"])
+    assert "argument --samples: an integer, 0 or above (not '-1')" in capsys.readouterr().err

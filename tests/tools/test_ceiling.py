@@ -1,0 +1,32 @@
+"""tools.ceiling: the score a perfect model reaches under a track's encoding, and its errors in one line."""
+import json
+
+import pytest
+
+from tools.ceiling import main
+
+
+def ceiling_of(capsys, *argv):
+    assert main(list(argv) + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_windows_too_short_for_both_ends_of_an_spo_lower_the_ceiling(capsys, sample_dir, tiny_bert_dir):
+    data = sample_dir / "relation_extraction"
+    common = ["relation_extraction", "--data", str(data / "train_data.json"), "--schema", str(data / "schema.json"),
+              "--bert-dir", str(tiny_bert_dir)]
+    whole = ceiling_of(capsys, *common, "--maxlen", "256")
+    cut = ceiling_of(capsys, *common, "--maxlen", "32")
+    assert whole == {"precision": 1.0, "recall": 1.0, "f1": 1.0}  # the sample's SPOs all fit its encoding
+    assert cut["precision"] == 1.0 and cut["recall"] < 1.0  # lost, never invented
+
+
+@pytest.mark.parametrize("options, message", [(["--maxlen", "2"], "error: --maxlen 2: a window needs at least 16"),
+                                              (["--stride", "0"], "error: --stride 0 must be between 1 and"),
+                                              (["--bert-dir", "nowhere"], "error: nowhere/vocab.txt: missing")])
+def test_bad_settings_are_refused_in_one_line(capsys, sample_dir, tiny_bert_dir, options, message):
+    data = sample_dir / "event_extraction"
+    argv = ["event_extraction", "--data", str(data / "train.json"), "--schema", str(data / "event_schema.json"),
+            "--bert-dir", str(tiny_bert_dir), *options]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(message)

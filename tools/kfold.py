@@ -30,7 +30,7 @@ import shutil
 import sys
 
 from common.cli import integer_from
-from common.data import find_data_files
+from common.data import DataError, find_data_files
 from tools.runs import ensemble_rows, finished, train_member
 from tools.tracks import NAMES, track
 
@@ -41,6 +41,9 @@ def fold_units(t, files, k, seed=0):
     for path in (files["train"], files["dev"]):  # checked as training checks them: errors name these files
         t.load(path, report=False)
     units = t.read_units(files["train"]) + t.read_units(files["dev"])
+    if len(units) < k:
+        raise DataError(f"{files['train']} and {files['dev']} hold {len(units)} units (sentences, paragraphs) "
+                        f"together; --folds {k} needs at least {k}, one per fold")
     order = list(range(len(units)))
     random.Random(seed).shuffle(order)
     digest = hashlib.sha256(json.dumps(units, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
@@ -161,14 +164,13 @@ def main(argv=None):
     p.add_argument("--data-dir", required=True, help="the official train and dev files (and test, schema)")
     p.add_argument("--bert-dir", required=True, help="a BERT folder, Hugging Face or Google TF1 (as train.py takes it)")
     p.add_argument("--out", required=True, help="the folds' directories and the results go here")
-    p.add_argument("--batch-size-predict", type=integer_from(1), default=32, help="batch size of the out-of-fold and test "
-                                                                              "predictions")
+    p.add_argument("--batch-size-predict", type=integer_from(1), default=32,
+                   help="batch size of the out-of-fold and test predictions")
     p.add_argument("--precision", default="auto", help="also passed to train.py")
     p.add_argument("--votes", type=float, help="relation extraction: the fold models vote instead of averaging, "
                                                "each at the thresholds chosen out of fold, and an SPO is kept "
                                                "where at least VOTES of them predict it (README: k-fold)")
     args, train_args = p.parse_known_args(argv)
-    from common.data import DataError
     from common.options import ModelDirError
 
     if args.folds < 2:

@@ -246,3 +246,16 @@ def test_kfold_names_the_malformed_file_it_was_given(name, small_sample, tmp_pat
                  "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and result.stderr.strip() == f"error: {where}"
     assert not (tmp_path / "out").exists()
+
+
+def test_kfold_refuses_more_folds_than_train_and_dev_hold_units(small_sample, tmp_path):
+    from common.data import DataError
+    from tools.kfold import fold_units
+
+    t = track("relation_extraction")
+    files = {role: str(small_sample / t.NAME / t.FILES[role][0]) for role in ("train", "dev")}
+    folds, _ = fold_units(t, files, 128)  # 96 + 32 sentences: one each
+    assert sorted(len(f) for f in folds) == [1] * 128
+    with pytest.raises(DataError, match=r"hold 128 units \(sentences, paragraphs\) together; --folds 129 needs at "
+                                        "least 129, one per fold"):  # an empty fold failed only when its turn came
+        fold_units(t, files, 129)

@@ -82,8 +82,8 @@ def train_parser(description, track):
                    help="minutes between resume points inside an epoch (0: after every step); one is also "
                         "saved at every epoch's end and on SIGTERM/SIGINT")
     recipe = p.add_argument_group("recipe")
-    recipe.add_argument("--epochs", type=int, default=defaults["epochs"])
-    recipe.add_argument("--batch-size", type=int, default=defaults["batch_size"],
+    recipe.add_argument("--epochs", type=integer_from(1), default=defaults["epochs"])
+    recipe.add_argument("--batch-size", type=integer_from(1), default=defaults["batch_size"],
                         help="the global batch (split over replicas under --strategy)")
     recipe.add_argument("--maxlen", type=int, default=defaults["maxlen"],
                         help="tokens per window, [CLS] and [SEP] included")
@@ -245,9 +245,6 @@ class TrainingSession:
         self.bert_files = BertFiles.from_dir(a.bert_dir)
         check_windows(a.maxlen, a.stride)
         self.bert_files.check_maxlen(a.maxlen)
-        for name in ("batch_size", "epochs"):
-            if getattr(a, name) < 1:
-                raise DataError(f"--{name.replace('_', '-')} must be at least 1")
         if not 0 <= a.ema < 1:
             raise DataError(f"--ema {a.ema}: the decay must be in [0, 1) (0: off)")
         for name, allowed, what in (("learning_rate", lambda v: 0 < v < math.inf, "a number above 0"),

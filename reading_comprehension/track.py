@@ -1,6 +1,7 @@
 """Reading comprehension (DuReader_robust) under the track contract (common/track.py)."""
 from dataclasses import dataclass
 
+from common.cli import integer_from
 from common.track import Prepared, TrackConfig, common_config
 from reading_comprehension import dureader
 
@@ -34,8 +35,8 @@ def load(path, config=None, report=True, require_items=False):
 
 def add_arguments(parser):
     head = parser.add_argument_group("reading comprehension")
-    head.add_argument("--max-question-len", type=int, default=DEFAULT.max_question_len, help="question tokens kept")
-    head.add_argument("--max-answer-len", type=int, default=None,
+    head.add_argument("--max-question-len", type=integer_from(1), default=DEFAULT.max_question_len, help="question tokens kept")
+    head.add_argument("--max-answer-len", type=integer_from(1), default=None,
                       help="longest answer in tokens (default: the 99th percentile of the training answers)")
     head.add_argument("--negative-share", type=float, default=0.2,
                       help="share of windows without the answer trained to point at [CLS], drawn anew each epoch")
@@ -47,9 +48,6 @@ def add_arguments(parser):
 
 
 def check_arguments(parser, args):
-    for name in ("max_question_len", "max_answer_len"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:  # max_answer_len None: from the data
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.maxlen - args.max_question_len - 3 < 16:
         parser.error(f"--maxlen {args.maxlen} leaves too few context tokens after a question of "
                      f"--max-question-len {args.max_question_len}; raise --maxlen or lower --max-question-len")

@@ -131,6 +131,10 @@ def check_counts(problems, expected, found, what):
             problems.append(f"{what} {key!r} is not in the test file")
         else:
             problems.append(f"{what} {key!r} appears {found[key]} time(s), the test file has {expected[key]}")
+    if len(missing) > 5 or len(extra) > 5:  # the five of each kind above, then how many there are
+        problems.append(f"in all, {len(missing)} {what}s of the test file are missing or too few and {len(extra)} "
+                        f"are extra or too many: the submission holds {sum(found.values())} {what}s, the test file "
+                        f"{sum(expected.values())}")
 
 
 # ---------------------------------------------------------------- finding the files

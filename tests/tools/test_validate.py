@@ -61,6 +61,21 @@ def test_rc_every_id_once(tmp_path):
     assert any("'q2'" in p for p in problems) and any("'q3'" in p for p in problems)
 
 
+def test_beyond_five_missing_ids_the_problems_say_how_many_in_all():
+    from collections import Counter
+
+    from common.data import check_counts
+
+    problems = []
+    check_counts(problems, Counter(f"q{i}" for i in range(150)), Counter(["q0", "q0", "x"]), "id")
+    assert len(problems) == 5 + 2 + 1 and problems[-1] == (
+        "in all, 149 ids of the test file are missing or too few and 2 are extra or too many: the submission "
+        "holds 3 ids, the test file 150")
+    few = []
+    check_counts(few, Counter(["a", "b"]), Counter(), "id")
+    assert len(few) == 2  # every problem is shown already
+
+
 def test_duie_zip_and_json(tmp_path):
     texts = ["甲的妻子是乙", "乙", "甲的妻子是乙"]
     test = write_lines(tmp_path / "test.json", [json.dumps({"text": t}, ensure_ascii=False) for t in texts])

@@ -19,7 +19,7 @@ import sys
 from common.data import DataError, find_data_files
 from common.files import write_json
 from common.options import ModelDirError
-from tools.runs import ensemble_rows, run_step
+from tools.runs import check_out, ensemble_rows, run_step
 from tools.tracks import NAMES as TRACKS, track
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -52,7 +52,8 @@ def main(argv=None):
     p.add_argument("track", choices=TRACKS)
     p.add_argument("--data-dir")
     p.add_argument("--bert-dir")
-    p.add_argument("--out", help="model directory (default outputs/<track>)")
+    p.add_argument("--out", help="model directory (default outputs/<track>; with --seeds outputs/<track>-seeds, "
+                                 "with --folds outputs/<track>-folds); one holds one kind of run")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--maxlen", type=int)
@@ -83,10 +84,12 @@ def main(argv=None):
     for key in settings.keys() | {"epochs", "batch_size", "maxlen", "learning_rate", "precision", "strategy"}:
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
-    out = args.out or os.path.join(outputs, args.track)
+    kind = "folds" if args.folds else "seeds" if args.seeds > 1 else "model"
+    out = args.out or os.path.join(outputs, args.track + ("" if kind == "model" else "-" + kind))
     try:
+        check_out(out, kind)
         test = find_data_files(track(args.track).FILES, args.data_dir, need=())["test"]
-    except DataError as e:
+    except (DataError, ModelDirError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     python = sys.executable

@@ -31,7 +31,7 @@ import sys
 
 from common.cli import integer_from
 from common.data import DataError, find_data_files
-from tools.runs import ensemble_rows, finished, train_member
+from tools.runs import check_out, ensemble_rows, finished, train_member
 from tools.tracks import NAMES, track
 
 
@@ -183,6 +183,7 @@ def main(argv=None):
     if args.votes is not None and not 0 < args.votes <= args.folds:
         p.error(f"--votes must be above 0 and at most --folds, {args.folds}")
     try:
+        check_out(args.out, "folds")
         files = find_data_files(t.FILES, args.data_dir, need=("train", "dev", "schema"))
         folds, cut = fold_units(t, files, args.folds, args.fold_seed)
         for i in ([args.fold] if args.fold is not None else range(args.folds)):

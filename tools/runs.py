@@ -27,6 +27,31 @@ NOT_LEARNED = ("output_dir", "overwrite", "resume", "save_every", "test", "strat
 PATHS = ("data_dir", "train", "dev", "schema", "bert_dir")
 
 
+RUN_KINDS = {"model": "one model", "seeds": "the members of a --seeds run (seed-S/)",
+             "folds": "the folds of a k-fold run (fold-I/)"}
+
+
+def check_out(out, kind):
+    """ModelDirError where `out` holds a run of another kind ("model", "seeds", "folds") than the one about to
+    write it: the new run would leave the other's models and records beside its own (one model beside the
+    members of an ensemble, seeds.json beside a k-fold run)."""
+    from common.model_dir import ARGS, CONFIG, MARKER, RESUME, WEIGHTS
+    from common.options import ModelDirError
+
+    names = os.listdir(out) if os.path.isdir(out) else []
+    held = {"model": any(n in names for n in (CONFIG, ARGS, WEIGHTS, MARKER, RESUME)),
+            "seeds": "seeds.json" in names or any(_numbered(n, "seed-") for n in names),
+            "folds": "kfold.json" in names or any(_numbered(n, "fold-") for n in names)}
+    other = next((k for k, holds in held.items() if holds and k != kind), None)
+    if other:
+        raise ModelDirError(f"{out}: holds {RUN_KINDS[other]}, not {RUN_KINDS[kind]}; choose another --out "
+                            "(make: OUT=DIR) for this run, or delete the directory")
+
+
+def _numbered(name, prefix):
+    return name.startswith(prefix) and name[len(prefix):].isdigit()
+
+
 def train_member(name, model_dir, arguments, run=None):
     """Train one member of `track` into `model_dir` with train.py `arguments` (data, BERT, recipe): kept when
     finished, resumed when a resume point is there, else started anew; a directory holding a run of other

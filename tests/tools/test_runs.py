@@ -3,6 +3,7 @@ gives again from the ensemble directory; k-fold trains each fold once, scores ou
 there and submits the folds' ensemble; thresholds."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,10 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
     assert sum(events[:32]) > 0 and sum(events[32:]) == 0
     report = run("-m", "tools.report", str(full))  # a tool reading one model says what the directory is
     assert report.returncode == 2 and "an ensemble directory (ensemble.json)" in report.stderr
+    one = run(*args[:-2], "--out", str(full))  # without --seeds 2: one model into it, refused
+    assert one.returncode == 2 and one.stderr.strip() == (
+        f"error: {full}: holds the members of a --seeds run (seed-S/), not one model; choose another --out "
+        "(make: OUT=DIR) for this run, or delete the directory")
     # killed between the members: the first finished, the second never started
     resumed = tmp_path / "resumed"
     shutil.copytree(full / "seed-42", resumed / "seed-42")
@@ -259,3 +264,24 @@ def test_kfold_refuses_more_folds_than_train_and_dev_hold_units(small_sample, tm
     with pytest.raises(DataError, match=r"hold 128 units \(sentences, paragraphs\) together; --folds 129 needs at "
                                         "least 129, one per fold"):  # an empty fold failed only when its turn came
         fold_units(t, files, 129)
+
+
+def test_an_out_directory_holds_one_kind_of_run(tmp_path):
+    from common.options import ModelDirError
+    from tools.runs import check_out
+
+    for kind in ("model", "seeds", "folds"):
+        check_out(str(tmp_path / "new"), kind)  # nothing there yet
+    model, seeds, folds = (tmp_path / n for n in ("model", "seeds", "folds"))
+    for directory, name in ((model, "config.json"), (seeds, "seed-42/training.json"), (folds, "kfold.json")):
+        (directory / name).parent.mkdir(parents=True)
+        (directory / name).write_text("{}")
+    (seeds / "seed-of-another-kind").mkdir()  # not a member's name
+    for directory, kind in ((model, "model"), (seeds, "seeds"), (folds, "folds")):
+        check_out(str(directory), kind)  # the same kind: kept or resumed
+    for directory, kind, message in ((seeds, "model", "holds the members of a --seeds run (seed-S/), not one model"),
+                                     (model, "seeds", "holds one model, not the members of a --seeds run"),
+                                     (seeds, "folds", "holds the members of a --seeds run (seed-S/), not the folds"),
+                                     (folds, "model", "holds the folds of a k-fold run (fold-I/), not one model")):
+        with pytest.raises(ModelDirError, match=re.escape(f"{directory}: {message}")):
+            check_out(str(directory), kind)

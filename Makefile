@@ -16,7 +16,7 @@ PIPELINE_ARGS = $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(if $(BERT_DIR),--be
 	$(if $(OUT),--out "$(OUT)") $(if $(EPOCHS),--epochs "$(EPOCHS)") $(if $(BATCH_SIZE),--batch-size "$(BATCH_SIZE)") \
 	$(if $(MAXLEN),--maxlen "$(MAXLEN)") $(if $(LEARNING_RATE),--learning-rate "$(LEARNING_RATE)") \
 	$(if $(RECOMPUTE),--recompute) $(if $(PRECISION),--precision "$(PRECISION)") \
-	$(if $(STRATEGY),--strategy "$(STRATEGY)") $(if $(TRAIN_ARGS),--train-args "$(TRAIN_ARGS)") \
+	$(if $(STRATEGY),--strategy "$(STRATEGY)") $(if $(TRAIN_ARGS),--train-args="$(TRAIN_ARGS)") \
 	$(if $(SEEDS),--seeds "$(SEEDS)") $(if $(FOLDS),--folds "$(FOLDS)") $(if $(VOTES),--votes "$(VOTES)")
 
 .PHONY: install test test-fast relation_extraction event_extraction reading_comprehension all bench bench-recompute \

@@ -48,7 +48,9 @@ def embedded_default(outputs):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # no abbreviations: --train-args "--seed=7 ..." would be read as --seeds
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                allow_abbrev=False)
     p.add_argument("track", choices=TRACKS)
     p.add_argument("--data-dir")
     p.add_argument("--bert-dir")
@@ -61,7 +63,8 @@ def main(argv=None):
     p.add_argument("--recompute", action="store_true")
     p.add_argument("--precision")
     p.add_argument("--strategy")
-    p.add_argument("--train-args", default="", help="more train.py arguments, as one string")
+    p.add_argument("--train-args", default="", help="more train.py arguments, as one string (--train-args=--jit "
+                                                     "where it is one option)")
     p.add_argument("--seeds", type=int, default=1, help="train this many seeds and submit their ensemble")
     p.add_argument("--folds", type=int, default=0, help="k-fold (tools.kfold): K models, submit their ensemble")
     p.add_argument("--votes", type=float, help="with --folds (relation extraction): the fold models vote, an SPO "
@@ -107,7 +110,8 @@ def main(argv=None):
                   *recipe])
     elif args.seeds > 1:
         try:
-            predictor = train_seeds(args.track, out, args.seeds, data + recipe)
+            first, recipe = _first_seed(recipe)
+            predictor = train_seeds(args.track, out, args.seeds, data + recipe, first)
         except (DataError, ModelDirError) as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
@@ -164,6 +168,15 @@ def train_seeds(name, out, n, arguments, first_seed=42):
               + (f" (voting scores {max(voting['dev_f1'].values()):.4f} at best)" if voting else ""))
     write_json(os.path.join(out, "seeds.json"), summary)
     return predictor
+
+
+def _first_seed(recipe):
+    """(the first seed of a --seeds run, the recipe without it): TRAIN_ARGS="--seed S" gives seeds S, S + 1, ...,
+    rather than being overridden by each member's seed; 42 by default."""
+    parser = argparse.ArgumentParser(prog="pipeline.py --train-args", allow_abbrev=False, add_help=False)
+    parser.add_argument("--seed", type=int, default=42)
+    known, rest = parser.parse_known_args(recipe)
+    return known.seed, rest
 
 
 def _rounded(thresholds):

@@ -285,3 +285,10 @@ def test_an_out_directory_holds_one_kind_of_run(tmp_path):
                                      (folds, "model", "holds the folds of a k-fold run (fold-I/), not one model")):
         with pytest.raises(ModelDirError, match=re.escape(f"{directory}: {message}")):
             check_out(str(directory), kind)
+
+
+def test_train_args_give_the_first_seed_of_a_seeds_run():
+    from pipeline import _first_seed
+
+    assert _first_seed(["--ema", "0", "--seed=7", "--head", "crf"]) == (7, ["--ema", "0", "--head", "crf"])
+    assert _first_seed(["--seed", "3"]) == (3, []) and _first_seed(["--ema", "0"]) == (42, ["--ema", "0"])

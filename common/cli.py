@@ -5,6 +5,7 @@ TensorFlow is imported only once a run starts (TrainingSession), so that --help 
 import argparse
 import contextlib
 import math
+import os
 import sys
 
 from common.data import DataError
@@ -148,16 +149,24 @@ def predict_parser(description):
 
 
 def check_output(args, inputs=("input",)):
-    """--output may not be one of the input files."""
+    """--output may not be one of the input files, a directory, or under a file."""
     from common.files import same_file
 
     for name in inputs:
         path = getattr(args, name, None)
         if path and same_file(path, args.output):
             raise DataError(f"--output {args.output} is the --{name} file; writing it would destroy the input")
+    if os.path.isdir(args.output):
+        raise DataError(f"--output {args.output} is a directory; give the submission's file name")
+    above = os.path.dirname(os.path.abspath(args.output))
+    while not os.path.exists(above):  # the directories made for it
+        above = os.path.dirname(above)
+    if not os.path.isdir(above):
+        raise DataError(f"--output {args.output}: {above} is a file, not a directory")
 
 
-ERRORS = (DataError, CheckpointError, ModelDirError, StrategyError, PrecisionError, TrainingError, FileNotFoundError)
+ERRORS = (DataError, CheckpointError, ModelDirError, StrategyError, PrecisionError, TrainingError, FileNotFoundError,
+          PermissionError)
 
 
 def run(main):

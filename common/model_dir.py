@@ -57,7 +57,11 @@ class RunLock:
     def __init__(self, output_dir, refresh=30, stale_after=180):
         self.path, self.refresh, self.stale_after = os.path.join(output_dir, LOCK), refresh, stale_after
         self.stopped = threading.Event()
-        os.makedirs(output_dir, exist_ok=True)
+        try:
+            os.makedirs(output_dir, exist_ok=True)
+        except OSError as e:  # a file in the way, no permission
+            raise ModelDirError(f"{output_dir}: cannot create the directory ({e.strerror}: {e.filename}); choose "
+                                "another --output-dir") from None
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
         for _ in range(2):
             try:

@@ -38,6 +38,8 @@ def check_out(out, kind):
     from common.model_dir import ARGS, CONFIG, MARKER, RESUME, WEIGHTS
     from common.options import ModelDirError
 
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ModelDirError(f"{out}: a file, not a directory; choose another --out (make: OUT=DIR)")
     names = os.listdir(out) if os.path.isdir(out) else []
     held = {"model": any(n in names for n in (CONFIG, ARGS, WEIGHTS, MARKER, RESUME)),
             "seeds": "seeds.json" in names or any(_numbered(n, "seed-") for n in names),

@@ -198,7 +198,7 @@ def test_run_lock_stale_and_live_holders(tmp_path):
     RunLock(str(tmp_path), stale_after=180).release()  # another host's, untouched for 10 minutes: stale
 
 
-def test_model_directory_checks_at_predict_time(uninterrupted, tmp_path, sample_dir):
+def test_model_directory_checks_at_predict_time(uninterrupted, small_re, tiny_bert_dir, tmp_path, sample_dir):
     test = str(sample_dir / TRACK / "test1_data.json")
 
     def predict(model_dir, track=TRACK):
@@ -226,6 +226,17 @@ def test_model_directory_checks_at_predict_time(uninterrupted, tmp_path, sample_
     assert result.returncode == 2 and "a model of relation_extraction, not event_extraction" in result.stderr
     result = run(f"{TRACK}/predict.py", "--model-dir", str(uninterrupted), "--input", test, "--output", test)
     assert result.returncode == 2 and "would destroy the input" in result.stderr
+    (tmp_path / "a file").write_text("")
+    (tmp_path / "dir.zip").mkdir()
+    for output, message in ((tmp_path / "a file" / "s.zip", f"{tmp_path / 'a file'} is a file, not a directory"),
+                            (tmp_path / "dir.zip", "is a directory; give the submission's file name")):
+        result = run(f"{TRACK}/predict.py", "--model-dir", str(uninterrupted), "--input", test, "--output", str(output))
+        assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr[-2000:]
+    result = subprocess.run(train_command(small_re, tiny_bert_dir, tmp_path / "a file" / "m"), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].endswith(
+        "m: cannot create the directory (Not a directory: " + str(tmp_path / "a file" / "m") + "); choose another "
+        "--output-dir")
     empty = write_lines(tmp_path / "empty.json", [])
     result = run(f"{TRACK}/predict.py", "--model-dir", str(uninterrupted), "--input", empty,
                  "--output", str(tmp_path / "e.zip"))

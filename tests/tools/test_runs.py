@@ -285,6 +285,8 @@ def test_an_out_directory_holds_one_kind_of_run(tmp_path):
                                      (folds, "model", "holds the folds of a k-fold run (fold-I/), not one model")):
         with pytest.raises(ModelDirError, match=re.escape(f"{directory}: {message}")):
             check_out(str(directory), kind)
+    with pytest.raises(ModelDirError, match=re.escape(f"{model / 'config.json'}: a file, not a directory")):
+        check_out(str(model / "config.json"), "model")
 
 
 def test_train_args_give_the_first_seed_of_a_seeds_run():

@@ -26,6 +26,8 @@ def convert(src, dst, to):
     files = BertFiles.from_dir(src)
     if os.path.isdir(dst) and os.listdir(dst):
         raise CheckpointError(f"{dst}: not empty; convert into a new directory")
+    if os.path.exists(dst) and not os.path.isdir(dst):
+        raise CheckpointError(f"{dst}: a file, not a directory; convert into a new directory")
     config = files.read_config()
     values = {k: v for k, v in files.values().items() if pt_name_of_google(k)}  # the encoder's tensors
     if to == "hf":

@@ -118,6 +118,10 @@ def test_conversion_both_ways(reference, tmp_path, tiny_bert_dir):
     TFBertModel.from_pretrained(str(tmp_path / "hf"))
     result = run("-m", "common.convert_checkpoint", str(tiny_bert_dir), str(tmp_path / "hf"), "--to", "hf")
     assert result.returncode == 2 and "not empty" in result.stderr
+    (tmp_path / "a file").write_text("")
+    result = run("-m", "common.convert_checkpoint", str(tiny_bert_dir), str(tmp_path / "a file"), "--to", "hf")
+    assert result.returncode == 2 and result.stderr.strip() == (f"error: {tmp_path / 'a file'}: a file, not a "
+                                                                 "directory; convert into a new directory")
 
 
 @pytest.mark.trains

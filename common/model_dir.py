@@ -126,9 +126,13 @@ def _pid_alive(pid):
     return True
 
 
-def holds_run(output_dir):
-    return any(os.path.exists(os.path.join(output_dir, name))
-               for name in (CONFIG, ARGS, WEIGHTS, MARKER, RESUME, ENSEMBLE))
+# what a directory holding a model (or a run of train.py toward one) has, whatever its state
+MODEL_MARKS = (CONFIG, ARGS, WEIGHTS, MARKER, RESUME)
+
+
+def holds_run(output_dir, marks=MODEL_MARKS + (ENSEMBLE,)):
+    """True if `output_dir` holds one of `marks`: by default a model, a run toward one, or an ensemble."""
+    return any(os.path.exists(os.path.join(output_dir, name)) for name in marks)
 
 
 def read_record(model_dir):

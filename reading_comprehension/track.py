@@ -35,7 +35,8 @@ def load(path, config=None, report=True, require_items=False):
 
 def add_arguments(parser):
     head = parser.add_argument_group("reading comprehension")
-    head.add_argument("--max-question-len", type=integer_from(1), default=DEFAULT.max_question_len, help="question tokens kept")
+    head.add_argument("--max-question-len", type=integer_from(1), default=DEFAULT.max_question_len,
+                      help="question tokens kept")
     head.add_argument("--max-answer-len", type=integer_from(1), default=None,
                       help="longest answer in tokens (default: the 99th percentile of the training answers)")
     head.add_argument("--negative-share", type=float, default=0.2,

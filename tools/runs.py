@@ -35,13 +35,13 @@ def check_out(out, kind):
     """ModelDirError where `out` holds a run of another kind ("model", "seeds", "folds") than the one about to
     write it: the new run would leave the other's models and records beside its own (one model beside the
     members of an ensemble, seeds.json beside a k-fold run)."""
-    from common.model_dir import ARGS, CONFIG, MARKER, RESUME, WEIGHTS
+    from common.model_dir import MODEL_MARKS, holds_run
     from common.options import ModelDirError
 
     if os.path.exists(out) and not os.path.isdir(out):
         raise ModelDirError(f"{out}: a file, not a directory; choose another --out (make: OUT=DIR)")
     names = os.listdir(out) if os.path.isdir(out) else []
-    held = {"model": any(n in names for n in (CONFIG, ARGS, WEIGHTS, MARKER, RESUME)),
+    held = {"model": holds_run(out, MODEL_MARKS),
             "seeds": "seeds.json" in names or any(_numbered(n, "seed-") for n in names),
             "folds": "kfold.json" in names or any(_numbered(n, "fold-") for n in names)}
     other = next((k for k, holds in held.items() if holds and k != kind), None)

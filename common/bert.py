@@ -3,7 +3,8 @@
 Google: `bert_config.json`, `bert_model.ckpt.*`, `vocab.txt` (Google's releases, RoBERTa-wwm-ext's
 TF1 release, the tiny BERT of synthetic.tiny_bert). Hugging Face (a hub folder, e.g.
 hfl/chinese-roberta-wwm-ext): `config.json`, `model.safetensors` (or `tf_model.h5`, or
-`pytorch_model.bin` where PyTorch is installed), `vocab.txt`, optionally `tokenizer_config.json`.
+`pytorch_model.bin` where PyTorch is installed), `vocab.txt`, optionally `tokenizer_config.json`; a
+model's folder in the Hugging Face cache (models--ORG--NAME) stands for the snapshot its refs/main names.
 Both go through one loader: every tensor under its Google name (common.checkpoints), checked by name
 and shape against what the model needs.
 """
@@ -32,6 +33,7 @@ class BertFiles:
         """The files of a BERT directory in either layout, found by their names and checked."""
         if not bert_dir or not os.path.isdir(bert_dir):
             raise CheckpointError(f"{bert_dir}: no such directory; pass --bert-dir with a BERT checkpoint ({LAYOUTS})")
+        bert_dir = _hub_snapshot(bert_dir)
         join = lambda name: os.path.join(bert_dir, name)  # noqa: E731
         if os.path.isfile(join("bert_config.json")) or not os.path.isfile(join("config.json")):
             files = cls(join("bert_config.json"), _find_checkpoint(bert_dir), join("vocab.txt"),
@@ -97,6 +99,28 @@ class BertFiles:
         else:
             values = read_google_checkpoint(self.checkpoint, names)
         return {k: v for k, v in values.items() if names is None or k in names}
+
+
+def _hub_snapshot(bert_dir):
+    """`bert_dir`, or where it is a model's folder in the Hugging Face cache (models--ORG--NAME, holding
+    refs/ and snapshots/), the snapshot refs/main names, as transformers' from_pretrained would load."""
+    snapshots = os.path.join(bert_dir, "snapshots")
+    if not os.path.isdir(snapshots) or os.path.isfile(os.path.join(bert_dir, "config.json")):
+        return bert_dir
+    try:
+        with open(os.path.join(bert_dir, "refs", "main"), encoding="utf-8") as f:
+            revision = f.read().strip()
+    except OSError:
+        revision = None
+    found = sorted(os.listdir(snapshots))
+    if revision in found:
+        return os.path.join(snapshots, revision)
+    if len(found) == 1:
+        return os.path.join(snapshots, found[0])
+    if not found:
+        raise CheckpointError(f"{bert_dir}: a Hugging Face cache folder without a snapshot; download the model again")
+    raise CheckpointError(f"{bert_dir}: a Hugging Face cache folder with {len(found)} snapshots and no refs/main "
+                          f"naming one of them; pass one of {snapshots}/{{{', '.join(found)}}}")
 
 
 def _find_checkpoint(bert_dir):

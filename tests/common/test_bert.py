@@ -78,3 +78,22 @@ def test_checkpoint_of_another_shape(tiny_bert_dir, tmp_path):
     json.dump(config, open(config_path, "w"))
     with pytest.raises(CheckpointError, match="intermediate/dense/kernel has shape"):
         build_bert(BertFiles.from_dir(d))
+
+
+def test_a_hugging_face_cache_folder_loads_the_snapshot_refs_main_names(tiny_bert_dir, tmp_path):
+    """--bert-dir ~/.cache/huggingface/hub/models--ORG--NAME, as transformers' cache lays it out."""
+    root = tmp_path / "models--org--tiny"
+    old = copy_bert(tiny_bert_dir, root / "snapshots" / "aaa")
+    os.remove(os.path.join(old, "vocab.txt"))  # an older snapshot that cannot load
+    new = copy_bert(tiny_bert_dir, root / "snapshots" / "bbb")
+    os.makedirs(root / "refs")
+    (root / "refs" / "main").write_text("bbb\n")
+    assert BertFiles.from_dir(str(root)).vocab == os.path.join(new, "vocab.txt")
+    os.remove(root / "refs" / "main")
+    with pytest.raises(CheckpointError, match=r"2 snapshots and no refs/main.*\{aaa, bbb\}"):
+        BertFiles.from_dir(str(root))
+    shutil.rmtree(old)
+    assert BertFiles.from_dir(str(root)).vocab == os.path.join(new, "vocab.txt")  # the one snapshot
+    shutil.rmtree(new)
+    with pytest.raises(CheckpointError, match="without a snapshot"):
+        BertFiles.from_dir(str(root))

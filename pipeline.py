@@ -16,6 +16,7 @@ import os
 import shlex
 import sys
 
+from common import cli
 from common.data import DataError, find_data_files
 from common.files import write_json
 from common.options import ModelDirError
@@ -65,14 +66,18 @@ def main(argv=None):
     p.add_argument("--strategy")
     p.add_argument("--train-args", default="", help="more train.py arguments, as one string (--train-args=--jit "
                                                      "where it is one option)")
-    p.add_argument("--seeds", type=int, default=1, help="train this many seeds and submit their ensemble")
-    p.add_argument("--folds", type=int, default=0, help="k-fold (tools.kfold): K models, submit their ensemble")
+    p.add_argument("--seeds", type=cli.integer_from(1), default=1,
+                   help="train this many seeds and submit their ensemble")
+    p.add_argument("--folds", type=cli.integer_from(0), default=0,
+                   help="k-fold (tools.kfold): K models (K >= 2; 0: none), submit their ensemble")
     p.add_argument("--votes", type=float, help="with --folds (relation extraction): the fold models vote, an SPO "
                                                "kept where at least VOTES of them predict it (--seeds chooses its "
                                                "vote on dev)")
     args = p.parse_args(argv)
-    if args.seeds < 1 or args.folds == 1 or (args.folds and args.seeds > 1):
-        p.error("--seeds N (N >= 1) or --folds K (K >= 2), not both")
+    if args.folds == 1:
+        p.error("--folds 1: k-fold takes 2 folds or more (0: none)")
+    if args.folds and args.seeds > 1:
+        p.error("--seeds N or --folds K, not both")
     if args.votes is not None and not args.folds:
         p.error("--votes goes with --folds; --seeds chooses its vote on dev")
     outputs = os.path.join(ROOT, "outputs")

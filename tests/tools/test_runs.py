@@ -294,3 +294,17 @@ def test_train_args_give_the_first_seed_of_a_seeds_run():
 
     assert _first_seed(["--ema", "0", "--seed=7", "--head", "crf"]) == (7, ["--ema", "0", "--head", "crf"])
     assert _first_seed(["--seed", "3"]) == (3, []) and _first_seed(["--ema", "0"]) == (42, ["--ema", "0"])
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--seeds", "0"], "argument --seeds: an integer, 1 or above"),
+    (["--folds", "-2"], "argument --folds: an integer, 0 or above"),
+    (["--folds", "1"], "--folds 1: k-fold takes 2 folds or more"),
+    (["--seeds", "2", "--folds", "3"], "--seeds N or --folds K, not both"),
+])
+def test_the_pipeline_refuses_a_count_of_seeds_or_folds_naming_it(arguments, message, capsys, tmp_path):
+    from pipeline import main
+
+    with pytest.raises(SystemExit):
+        main(["relation_extraction", "--out", str(tmp_path / "out"), *arguments])
+    assert message in capsys.readouterr().err and not os.path.exists(tmp_path / "out")

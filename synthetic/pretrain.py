@@ -86,7 +86,7 @@ def pretrain(bert_dir, texts, out_dir, steps=900, batch_size=32, maxlen=128, lea
     seed_everything(seed)
     files = BertFiles.from_dir(bert_dir)
     config = files.read_config()
-    tokenizer = load_tokenizer(files.vocab)
+    tokenizer = load_tokenizer(files.vocab, lower_case=files.do_lower_case)
     chunks = token_chunks(tokenizer, texts, maxlen - 2)
     if not chunks:
         raise ValueError("no text to pretrain on")

@@ -12,15 +12,17 @@ matches, answers cut by every window.
 import argparse
 import dataclasses
 import json
-import os
 import sys
 
+from common.bert import BertFiles
 from common.cli import check_windows
 from common.data import DataError, line_objects
+from common.options import CheckpointError
 from tools.tracks import NAMES, track
 
 
-def ceiling(name, data_path, vocab_path, maxlen, stride=None, schema_path=None, head=None, word_level=False):
+def ceiling(name, data_path, vocab_path, maxlen, stride=None, schema_path=None, head=None, word_level=False,
+            lower_case=True):
     """Official-metric scores of the encoded-then-decoded gold of `data_path` (as the track's score gives)."""
     from common.tokenization import load_tokenizer
 
@@ -34,7 +36,7 @@ def ceiling(name, data_path, vocab_path, maxlen, stride=None, schema_path=None, 
             raise DataError(f"{name} has no --head")
         settings["head"] = head
     config = t.Config(**settings)
-    tokenizer = load_tokenizer(vocab_path, word_level)
+    tokenizer = load_tokenizer(vocab_path, word_level, lower_case)
     gold = t.load(data_path, report=False)  # every gold annotation counts, also those the schema lacks
     usable = t.load(data_path, config, report=False)
     return t.score(gold, t.to_submission(usable, t.decode_gold(config, tokenizer, usable)))
@@ -45,7 +47,8 @@ def main(argv=None):
     p.add_argument("track", choices=NAMES)
     p.add_argument("--data", required=True, help="a train or dev file with gold annotations")
     p.add_argument("--schema", help="the schema (relation and event extraction)")
-    p.add_argument("--bert-dir", required=True, help="the BERT whose vocab.txt tokenizes the text")
+    p.add_argument("--bert-dir", required=True,
+                   help="the BERT folder (either layout) whose vocabulary and casing tokenize the text")
     p.add_argument("--maxlen", type=int, default=256)
     p.add_argument("--stride", type=int)
     p.add_argument("--head", help="event extraction: the head whose encoding to decode (default: the default head)")
@@ -54,14 +57,12 @@ def main(argv=None):
     args = p.parse_args(argv)
     if "schema" in track(args.track).FILES and not args.schema:
         p.error(f"{args.track} needs --schema")
-    vocab = os.path.join(args.bert_dir, "vocab.txt")
     try:
-        if not os.path.isfile(vocab):
-            raise DataError(f"{vocab}: missing; --bert-dir names a BERT directory with vocab.txt")
         check_windows(args.maxlen, args.stride)
-        scores = ceiling(args.track, args.data, vocab, args.maxlen, args.stride, args.schema, args.head,
-                         args.word_level)
-    except DataError as e:
+        bert = BertFiles.from_dir(args.bert_dir)  # its vocabulary and casing, as train.py reads them
+        scores = ceiling(args.track, args.data, bert.vocab, args.maxlen, args.stride, args.schema, args.head,
+                         args.word_level, bert.do_lower_case)
+    except (DataError, CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.json:

@@ -5,6 +5,8 @@
 Without --data-dir and --bert-dir it runs on the embedded default: the sample
 data of synthetic.sample_data and a tiny BERT of synthetic.tiny_bert, generated on
 first use under outputs/, with settings that let the tiny model learn in minutes.
+Run again, it keeps a finished model and resumes an interrupted one (tools.runs.train_member);
+--train-args=--overwrite trains anew.
 --seeds N trains N models (seeds 42, 43, ...; OUT/seed-S each, kept when finished and
 resumed when interrupted) and writes one submission from their ensemble, with each
 member's dev score and the ensemble's; OUT is then an ensemble directory (predict.py --model-dir OUT
@@ -20,7 +22,7 @@ from common import cli
 from common.data import DataError, find_data_files
 from common.files import write_json
 from common.options import ModelDirError
-from tools.runs import check_out, ensemble_rows, run_step
+from tools.runs import check_out, ensemble_rows, run_step, train_member
 from tools.tracks import NAMES as TRACKS, track
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -124,8 +126,11 @@ def main(argv=None):
             _, rows = ensemble_rows(args.track, None, test, predictor=predictor)
             track(args.track).write_submission(submission, rows)
     else:
-        run_step([python, os.path.join(ROOT, args.track, "train.py"), *data, "--output-dir", out, "--overwrite",
-                  *recipe])
+        try:  # one model is a run of one member: kept when finished, resumed when interrupted
+            train_member(args.track, out, data + recipe)
+        except (DataError, ModelDirError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
         run_step([python, "-m", "tools.report", out])
         if test:
             run_step([python, os.path.join(ROOT, args.track, "predict.py"), "--model-dir", out, "--input", test,
@@ -193,4 +198,4 @@ def _option(arguments, name):
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)  # Ctrl-C between steps: one line

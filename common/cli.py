@@ -183,6 +183,9 @@ def run(main):
             TrainingSession.active.tell_others(str(e))
     except MemoryError:
         message = "error: out of memory; lower --batch-size or --maxlen, or pass --recompute"
+    except KeyboardInterrupt:  # Ctrl-C: a line, not a traceback through TensorFlow
+        print("interrupted (Ctrl-C)", file=sys.stderr)
+        sys.exit(130)
     except Exception as e:
         if not _lost_worker(e):
             raise

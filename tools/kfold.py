@@ -29,6 +29,7 @@ import random
 import shutil
 import sys
 
+from common import cli
 from common.cli import integer_from
 from common.data import DataError, find_data_files
 from tools.runs import check_out, ensemble_rows, finished, train_member
@@ -205,4 +206,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main))  # Ctrl-C between steps: one line

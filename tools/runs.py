@@ -5,6 +5,7 @@ resumes from its last resume point, so a run of N members killed anywhere contin
 holding a member of other settings (recipe, data, BERT) is refused rather than kept.
 """
 import os
+import signal
 import subprocess
 import sys
 
@@ -57,19 +58,28 @@ def _numbered(name, prefix):
 def train_member(name, model_dir, arguments, run=None):
     """Train one member of `track` into `model_dir` with train.py `arguments` (data, BERT, recipe): kept when
     finished, resumed when a resume point is there, else started anew; a directory holding a run of other
-    settings is refused (check_same_run). run(command) runs it (default: subprocess, stopping this process with
-    train.py's exit code if it fails)."""
+    settings is refused (check_same_run). `--overwrite` among the arguments trains it anew whatever it holds.
+    run(command) runs it (default: subprocess, stopping this process with train.py's exit code if it fails)."""
     from common.model_dir import RESUME, holds_run
 
-    if holds_run(model_dir):
+    anew = "--overwrite" in arguments
+    arguments = [a for a in arguments if a not in ("--overwrite", "--resume")]  # chosen here
+    if holds_run(model_dir) and not anew:
         check_same_run(name, model_dir, arguments)
-    if finished(model_dir):
-        print(f"{model_dir}: finished, kept", flush=True)
+    if finished(model_dir) and not anew:
+        print(f"{model_dir}: finished, kept (train.py's --overwrite, make: TRAIN_ARGS=--overwrite, trains it anew)",
+              flush=True)
         return
-    resume = os.path.isfile(os.path.join(model_dir, RESUME, "state.json"))
+    state = os.path.join(model_dir, RESUME, "state.json")
+    resume = os.path.isfile(state) and not anew
     command = [sys.executable, os.path.join(ROOT, name, "train.py"), *arguments, "--output-dir", model_dir,
                "--resume" if resume else "--overwrite"]
-    (run or run_step)(command)
+    try:
+        (run or run_step)(command)
+    except SystemExit:
+        if os.path.isfile(state):
+            print(f"{model_dir}: stopped with a resume point; run this command again to resume it", file=sys.stderr)
+        raise
 
 
 def check_same_run(name, model_dir, arguments):
@@ -88,8 +98,8 @@ def check_same_run(name, model_dir, arguments):
     changed = changed_settings(previous, current, [k for k in current if k not in NOT_LEARNED])
     if changed:
         raise ModelDirError(f"{model_dir}: trained with other settings than this run's ({'; '.join(changed)}); "
-                            "run with the same settings, or choose another --out (make: OUT=DIR), or delete the "
-                            "directory to train it anew")
+                            "run with the same settings, or choose another --out (make: OUT=DIR), or train it anew "
+                            "with --overwrite (make: TRAIN_ARGS=--overwrite)")
 
 
 def run_record(name, model_dir, arguments):
@@ -113,7 +123,15 @@ def run_step(command):
     message is already shown)."""
     print("+ " + " ".join(command), flush=True)
     path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
-    code = subprocess.run(command, env=dict(os.environ, PYTHONPATH=path)).returncode
+    step = subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=path))
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the step, which stops as it must
+    try:
+        code = step.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if code in (130, -signal.SIGINT):
+        print(f"interrupted (Ctrl-C): {' '.join(command)}", file=sys.stderr)
+        sys.exit(130)
     if code != 0:
         print(f"error: step failed (exit {code}): {' '.join(command)}", file=sys.stderr)
         sys.exit(code)

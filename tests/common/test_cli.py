@@ -39,3 +39,14 @@ def test_predict_refuses_a_batch_size_under_1_and_a_weight_that_is_not_finite(ca
     with pytest.raises(SystemExit):  # a batch size of -1 predicted nothing, without a word
         parser.parse_args(required + options)
     assert message in capsys.readouterr().err
+
+
+def test_ctrl_c_ends_a_command_in_one_line(capsys):
+    from common import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as stopped:
+        cli.run(interrupted)
+    assert stopped.value.code == 130 and capsys.readouterr().err == "interrupted (Ctrl-C)\n"

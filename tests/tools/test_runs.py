@@ -175,6 +175,9 @@ def test_a_member_directory_is_kept_only_for_the_settings_it_was_trained_with(tm
     same = ["--data-dir", str(data) + "/.", "--bert-dir", str(bert), "--epochs", "2", "--precision", "bf16"]
     train_member(name, str(member), same, run=never)
     assert f"{member}: finished, kept" in capsys.readouterr().out
+    anew = []  # --overwrite asks for it anew, whatever the member holds
+    train_member(name, str(member), arguments + ["--epochs", "3", "--overwrite"], run=anew.append)
+    assert len(anew) == 1 and anew[0].count("--overwrite") == 1 and anew[0][-1] == "--overwrite"
     other_bert = tmp_path / "bert-large"
     other_bert.mkdir()
     for changed, message in ((["--epochs", "3"], "--epochs 2 -> 3"), (["--seed", "7"], "--seed 42 -> 7"),
@@ -308,3 +311,45 @@ def test_the_pipeline_refuses_a_count_of_seeds_or_folds_naming_it(arguments, mes
     with pytest.raises(SystemExit):
         main(["relation_extraction", "--out", str(tmp_path / "out"), *arguments])
     assert message in capsys.readouterr().err and not os.path.exists(tmp_path / "out")
+
+
+def test_the_pipeline_keeps_a_finished_model_and_resumes_an_interrupted_one(tmp_path, monkeypatch, capsys):
+    """make TRACK run again: one model is a run of one member, so its hours of training are not thrown away."""
+    import pipeline
+    import tools.runs
+
+    name, data, bert, out = "relation_extraction", tmp_path / "data", tmp_path / "bert", tmp_path / "out"
+    data.mkdir(), bert.mkdir(), out.mkdir()
+    arguments = ["--data-dir", str(data), "--bert-dir", str(bert)]
+    (out / CONFIG).write_text(json.dumps({"track": name, "config": {}, "run": run_record(name, str(out), arguments)}))
+    (out / WEIGHTS).write_text("")
+    steps = []
+    monkeypatch.setattr(tools.runs, "run_step", steps.append)
+    monkeypatch.setattr(pipeline, "run_step", steps.append)
+    pipeline.main([name, *arguments, "--out", str(out)])
+    assert "finished, kept" in capsys.readouterr().out and not any("train.py" in " ".join(s) for s in steps)
+    (out / MARKER).write_text("{}")  # interrupted at a resume point
+    (out / "resume").mkdir()
+    (out / "resume" / "state.json").write_text("{}")
+    pipeline.main([name, *arguments, "--out", str(out)])
+    trained = [s for s in steps if "train.py" in " ".join(s)]
+    assert len(trained) == 1 and trained[0][-1] == "--resume" and "--overwrite" not in trained[0]
+
+
+def test_ctrl_c_stops_a_step_in_one_line_and_leaves_the_step_to_stop_itself(tmp_path):
+    """Ctrl-C reaches every process of the terminal's group: the step (train.py) stops as it must (saving a resume
+    point) and the run above it reports one line, not a KeyboardInterrupt traceback, as it waits."""
+    script = tmp_path / "steps.py"
+    script.write_text(
+        "import sys\nfrom tools.runs import run_step\n"
+        # the step interrupts its parent, then finishes: the parent waits for it, untouched
+        "run_step([sys.executable, '-c', 'import os, signal; os.kill(os.getppid(), signal.SIGINT)'])\n"
+        "print('went on')\n"
+        "run_step([sys.executable, '-c', 'import os, signal; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.kill(os.getpid(), signal.SIGINT)'])\n"  # a step that Ctrl-C stops
+        "print('not reached')\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 130 and "went on" in result.stdout and "not reached" not in result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith("interrupted (Ctrl-C): ")
+    assert "Traceback" not in result.stderr

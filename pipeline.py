@@ -115,6 +115,7 @@ def main(argv=None):
         votes = [] if args.votes is None else ["--votes", f"{args.votes:g}"]
         run_step([python, "-m", "tools.kfold", args.track, "--folds", str(args.folds), *votes, *data, "--out", out,
                   *recipe])
+        run_step([python, "-m", "tools.report", out])
     elif args.seeds > 1:
         try:
             first, recipe = _first_seed(recipe)
@@ -122,6 +123,7 @@ def main(argv=None):
         except (DataError, ModelDirError) as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
+        run_step([python, "-m", "tools.report", out])
         if test:
             _, rows = ensemble_rows(args.track, None, test, predictor=predictor)
             track(args.track).write_submission(submission, rows)

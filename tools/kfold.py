@@ -18,7 +18,8 @@ folds side by side on a shared directory. Once every fold is finished (by whiche
     averages them at those thresholds, or, with --votes V (relation extraction), each model decodes at them
     and an SPO is kept where at least V of the K predict it;
   - the test file (if DATA has one) is predicted by that ensemble: OUT/<submission>.
-Results: OUT/kfold.json, OUT/ensemble.json, OUT/oof_predictions.*, OUT/<submission>.
+Results: OUT/kfold.json, OUT/ensemble.json, OUT/oof_predictions.*, OUT/<submission>; python -m tools.report OUT
+analyses the out-of-fold predictions.
 """
 import argparse
 import dataclasses
@@ -102,6 +103,11 @@ def out_of_fold(t, model_dirs, data_dirs, batch_size, precision):
     return gold, {n: combine(parts) for n, parts in rows.items()}, grid, current
 
 
+def oof_predictions(t, out):
+    """Where a k-fold run keeps its out-of-fold predictions (OUT/oof_predictions.json)."""
+    return os.path.join(out, "oof_" + t.DEV_PREDICTIONS.replace("dev_", ""))
+
+
 def combine(parts):
     """The rows of several folds as one: lists concatenated, {id: answer} dicts (reading comprehension) merged."""
     if isinstance(parts[0], dict):
@@ -138,8 +144,7 @@ def finish(t, out, k, batch_size, precision, files, votes=None):
         chosen = rows[0]
         result["out_of_fold_f1"] = scores[0]["f1"]
         print(f"out-of-fold F1 {scores[0]['f1']:.4f}")
-    oof = os.path.join(out, "oof_" + t.DEV_PREDICTIONS.replace("dev_", ""))
-    t.write_submission(oof, chosen)
+    t.write_submission(oof_predictions(t, out), chosen)
     # a vote's models decode at their own thresholds: the ones chosen out of fold, saved in each
     write_ensemble(out, t.NAME, model_dirs, None if votes else result.get("thresholds"),
                    chosen_on="out-of-fold predictions" if grid else None, votes=votes)

@@ -114,11 +114,13 @@ def write_report(name, dev_path, predictions_path, out_dir, records=None, sample
     t = track(name)
     os.makedirs(out_dir, exist_ok=True)
     missing = not os.path.isfile(predictions_path)
-    gold = t.load(dev_path, report=False)
+    dev_paths = [dev_path] if isinstance(dev_path, str) else list(dev_path)  # several: one gold, in their order
+    gold = [item for path in dev_paths for item in t.load(path, report=False)]
     rows = t.read_predictions(predictions_path) if not missing else ({} if name == "reading_comprehension" else [])
     analysis = t.analyse(gold, rows, tokenizer, config)
     rng = random.Random(seed)
-    lines = [f"# Error analysis: {name}", "", f"- dev file: `{dev_path}`", f"- predictions: `{predictions_path}`"
+    lines = [f"# Error analysis: {name}", "", "- dev file: " + ", ".join(f"`{p}`" for p in dev_paths),
+             f"- predictions: `{predictions_path}`"
              + (" (missing: scored as empty)" if missing else "")] + analysis.lines
     figures = []
     if records:
@@ -155,22 +157,53 @@ def write_report(name, dev_path, predictions_path, out_dir, records=None, sample
 
 
 def report_model_dir(model_dir, dev=None, predictions=None, out=None, samples=20):
-    """The report of a model directory (its dev file and dev predictions unless given)."""
+    """The report of a model directory (its dev file and dev predictions unless given), or of an ensemble
+    directory (report_ensemble_dir)."""
     from common.model_dir import ENSEMBLE, load_model_dir, read_metrics, read_record
     from common.tokenization import load_tokenizer
 
     name, run, _ = read_record(model_dir)
     if name is None and not run and os.path.isfile(os.path.join(model_dir, ENSEMBLE)):
-        raise DataError(f"{model_dir}: an ensemble directory ({ENSEMBLE}); report one of its members, or give "
-                        "--track, --dev and --predictions (its dev predictions, where SEEDS wrote them)")
+        return report_ensemble_dir(model_dir, dev, predictions, out, samples)
     if name is None and not run:
         raise DataError(f"{model_dir}: not a model directory (no config.json); give --track, --dev and --predictions")
     t = track(name or _guess_track(model_dir, run))
     files, config = load_model_dir(model_dir, t, allow_unfinished=True)
-    dev = dev or run.get("dev") or find_data_files(t.FILES, run.get("data_dir"), need=("dev",))["dev"]
     tokenizer = load_tokenizer(files.vocab, config.word_level, config.do_lower_case)
-    return write_report(t.NAME, dev, predictions or os.path.join(model_dir, t.DEV_PREDICTIONS),
+    return write_report(t.NAME, dev or _trained_dev(t, run), predictions or os.path.join(model_dir, t.DEV_PREDICTIONS),
                         out or os.path.join(model_dir, "report"), read_metrics(model_dir), samples, tokenizer, config)
+
+
+def report_ensemble_dir(model_dir, dev=None, predictions=None, out=None, samples=20):
+    """The report of an ensemble directory: a SEEDS run's dev predictions against its members' dev file, or a
+    k-fold run's out-of-fold predictions against every fold's held-out part, in fold order (no learning curve)."""
+    from common.files import read_json
+    from common.model_dir import ENSEMBLE, load_model_dir, read_ensemble, read_record
+    from common.tokenization import load_tokenizer
+    from tools.kfold import oof_predictions
+
+    path = os.path.join(model_dir, ENSEMBLE)
+    name = (read_json(path, "ensemble") or {}).get("track")
+    if name not in NAMES:
+        raise DataError(f"{path}: names no track of {', '.join(NAMES)} (\"track\": {name!r})")
+    t = track(name)
+    members = read_ensemble(model_dir, t)["members"]
+    if os.path.isfile(os.path.join(model_dir, "kfold.json")):
+        dev = dev or [find_data_files(t.FILES, os.path.join(os.path.dirname(m), "data"), need=("dev",))["dev"]
+                      for m in members]
+        predictions = predictions or oof_predictions(t, model_dir)
+    else:
+        dev = dev or _trained_dev(t, read_record(members[0])[1])
+        predictions = predictions or os.path.join(model_dir, t.DEV_PREDICTIONS)
+    files, config = load_model_dir(members[0], t, allow_unfinished=True)  # the members read text alike
+    tokenizer = load_tokenizer(files.vocab, config.word_level, config.do_lower_case)
+    return write_report(name, dev, predictions, out or os.path.join(model_dir, "report"), None, samples, tokenizer,
+                        config)
+
+
+def _trained_dev(t, run):
+    """The dev file a model was trained with, by its record."""
+    return run.get("dev") or find_data_files(t.FILES, run.get("data_dir"), need=("dev",))["dev"]
 
 
 def _guess_track(model_dir, args):
@@ -184,7 +217,8 @@ def _guess_track(model_dir, args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model_dir", nargs="?", help="a directory written by train.py")
+    p.add_argument("model_dir", nargs="?", help="a directory written by train.py, or an ensemble directory (SEEDS: "
+                                                "its dev predictions; k-fold: its out-of-fold predictions)")
     p.add_argument("--track", choices=NAMES, help="without a model directory")
     p.add_argument("--dev", help="gold file (default: the dev file the model was trained with)")
     p.add_argument("--predictions", help="predictions to analyse (default: the model's dev predictions)")

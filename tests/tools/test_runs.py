@@ -63,8 +63,9 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
     events = [len(json.loads(line)["event_list"]) for name in ("again.json", "strict.json")
               for line in open(tmp_path / name)]
     assert sum(events[:32]) > 0 and sum(events[32:]) == 0
-    report = run("-m", "tools.report", str(full))  # a tool reading one model says what the directory is
-    assert report.returncode == 2 and "an ensemble directory (ensemble.json)" in report.stderr
+    report = run("-m", "tools.report", str(full))  # the ensemble's dev predictions against its members' dev file
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert f"F1 {seeds['ensemble_dev_f1']:.4f}**" in (full / "report" / "report.md").read_text()
     one = run(*args[:-2], "--out", str(full))  # without --seeds 2: one model into it, refused
     assert one.returncode == 2 and one.stderr.strip() == (
         f"error: {full}: holds the members of a --seeds run (seed-S/), not one model; choose another --out "
@@ -90,6 +91,9 @@ def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample
     assert second.stdout.count("finished, kept") == 1 and "fold-1/model --overwrite" in second.stdout
     result = json.load(open(out / "kfold.json"))
     assert 0.2 <= result["out_of_fold_f1"] <= 1 and result["out_of_fold_f1"] >= result["out_of_fold_f1_fixed"]
+    report = run("-m", "tools.report", str(out))  # the out-of-fold predictions against every held-out fold
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert f"F1 {result['out_of_fold_f1']:.4f}**" in (out / "report" / "report.md").read_text()
     for i in (0, 1):  # the thresholds chosen out of fold, saved in every fold; train.py got the recipe whole
         config = json.load(open(out / f"fold-{i}" / "model" / "config.json"))
         assert config["config"]["threshold"] == result["thresholds"]["threshold"]

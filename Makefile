@@ -1,5 +1,5 @@
 # make relation_extraction | event_extraction | reading_comprehension  (train, score dev, predict, validate)
-# make test | test-fast                                                 (the test suite; without training)
+# make test | test-fast | clean                                         (the test suite; clean keeps trained models)
 # make bench | bench-recompute | bench-learning [REAL_DIR=...]          (benchmarks)
 # Variables: DATA_DIR, BERT_DIR (default: sample data and a tiny BERT), OUT, EPOCHS, BATCH_SIZE, MAXLEN,
 #            LEARNING_RATE, RECOMPUTE=1, PRECISION, STRATEGY, TRAIN_ARGS (more train.py arguments),
@@ -68,5 +68,8 @@ bench-recompute: install
 bench-learning: install
 	$(PYTHON) -m benchmarks learning $(if $(REAL_DIR),--sets yardstick hard real --real-dir "$(REAL_DIR)")
 
+# what is made again on demand; trained models and benchmark results under outputs/ are kept (hours of work)
 clean:
-	rm -rf outputs .pytest_cache
+	rm -rf outputs/sample_data outputs/tiny_bert .pytest_cache
+	@if [ -d outputs ] && [ -n "$$(ls -A outputs)" ]; then \
+		echo "kept in outputs/ (delete by hand): $$(ls -A outputs | tr '\n' ' ')"; fi

@@ -1,6 +1,7 @@
 """Kills, preemption, misuse and bad input: nothing silently costs a result (issue cases 1-15)."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import predict_here, run, write_lines
+from tools.runs import ROOT
 
 pytestmark = pytest.mark.trains  # trains models: not in make test-fast
 
@@ -296,3 +298,16 @@ def test_make_takes_paths_with_spaces_and_a_data_dir_without_test_file(small_re,
     assert result.returncode == 0, result.stderr[-3000:]
     assert "no submission was written" in result.stdout and (out / "model.weights.h5").exists()
     assert json.load(open(out / "config.json"))["run"]["ema"] == 0  # one option, no space: still train.py's
+
+
+def test_make_clean_keeps_trained_models(tmp_path):
+    """make clean removes what is made again on demand (the sample data, the tiny BERT), never a trained model."""
+    shutil.copy(os.path.join(ROOT, "Makefile"), tmp_path)
+    outputs = tmp_path / "outputs"
+    for made in ("sample_data", "tiny_bert", "relation_extraction-seeds/seed-42"):
+        (outputs / made).mkdir(parents=True)
+    (outputs / "relation_extraction-seeds" / "seed-42" / "model.weights.h5").write_bytes(b"hours of training")
+    result = subprocess.run(["make", "-s", "-C", str(tmp_path), "clean"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(outputs)) == ["relation_extraction-seeds"]
+    assert "kept in outputs/ (delete by hand): relation_extraction-seeds" in result.stdout

@@ -78,7 +78,12 @@ def write_fold_data(t, files, folds, cut, i, out):
     return data
 
 
-def out_of_fold(t, model_dirs, data_dirs, batch_size, precision):
+def held_out_files(t, out, k):
+    """The dev file of every fold (its held-out part of train+dev), in fold order."""
+    return [find_data_files(t.FILES, os.path.join(out, f"fold-{i}", "data"), need=("dev",))["dev"] for i in range(k)]
+
+
+def out_of_fold(t, model_dirs, dev_files, batch_size, precision):
     """Every fold's model on its held-out fold, all settings of the threshold grid in one pass each: (gold
     items, {setting index: rows}, grid, the thresholds the folds trained with)."""
     from common.model_dir import load_model_dir, read_tuning
@@ -92,8 +97,8 @@ def out_of_fold(t, model_dirs, data_dirs, batch_size, precision):
     current = (read_tuning(model_dirs[0]).get("fixed") or {k: getattr(config, k) for k in grid[0]}) if grid else None
     grid = grid + ([current] if grid and current not in grid else [])
     gold, rows = [], {n: [] for n in range(max(1, len(grid)))}
-    for model_dir, data_dir in zip(model_dirs, data_dirs):
-        items = t.load(find_data_files(t.FILES, data_dir)["dev"], report=False)
+    for model_dir, dev_file in zip(model_dirs, dev_files):
+        items = t.load(dev_file, report=False)
         predictor = load_predictor(t, model_dir, batch_size, precision)
         found = predictor.predict(t.inputs(items), progress, settings=grid) if grid else [
             predictor.predict(t.inputs(items), progress)]
@@ -123,8 +128,7 @@ def finish(t, out, k, batch_size, precision, files, votes=None):
     from common.track import choose_thresholds
 
     model_dirs = [os.path.join(out, f"fold-{i}", "model") for i in range(k)]
-    data_dirs = [os.path.join(out, f"fold-{i}", "data") for i in range(k)]
-    gold, rows, grid, current = out_of_fold(t, model_dirs, data_dirs, batch_size, precision)
+    gold, rows, grid, current = out_of_fold(t, model_dirs, held_out_files(t, out, k), batch_size, precision)
     scores = {n: t.score(gold, r) for n, r in rows.items()}
     result = {"track": t.NAME, "folds": k, "members": model_dirs, "votes": votes}
     if grid:

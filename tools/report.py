@@ -180,7 +180,7 @@ def report_ensemble_dir(model_dir, dev=None, predictions=None, out=None, samples
     from common.files import read_json
     from common.model_dir import ENSEMBLE, load_model_dir, read_ensemble, read_record
     from common.tokenization import load_tokenizer
-    from tools.kfold import oof_predictions
+    from tools.kfold import held_out_files, oof_predictions
 
     path = os.path.join(model_dir, ENSEMBLE)
     name = (read_json(path, "ensemble") or {}).get("track")
@@ -189,8 +189,7 @@ def report_ensemble_dir(model_dir, dev=None, predictions=None, out=None, samples
     t = track(name)
     members = read_ensemble(model_dir, t)["members"]
     if os.path.isfile(os.path.join(model_dir, "kfold.json")):
-        dev = dev or [find_data_files(t.FILES, os.path.join(os.path.dirname(m), "data"), need=("dev",))["dev"]
-                      for m in members]
+        dev = dev or held_out_files(t, model_dir, len(members))
         predictions = predictions or oof_predictions(t, model_dir)
     else:
         dev = dev or _trained_dev(t, read_record(members[0])[1])

@@ -19,9 +19,8 @@ import shlex
 import sys
 
 from common import cli
-from common.data import DataError, find_data_files
+from common.data import find_data_files
 from common.files import write_json
-from common.options import ModelDirError
 from tools.runs import check_out, ensemble_rows, run_step, train_member
 from tools.tracks import NAMES as TRACKS, track
 
@@ -96,12 +95,8 @@ def main(argv=None):
             settings[key] = getattr(args, key)
     kind = "folds" if args.folds else "seeds" if args.seeds > 1 else "model"
     out = args.out or os.path.join(outputs, args.track + ("" if kind == "model" else "-" + kind))
-    try:
-        check_out(out, kind)
-        test = find_data_files(track(args.track).FILES, args.data_dir, need=())["test"]
-    except (DataError, ModelDirError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    check_out(out, kind)
+    test = find_data_files(track(args.track).FILES, args.data_dir, need=())["test"]
     python = sys.executable
     recipe = []
     for key, value in sorted(settings.items()):
@@ -117,22 +112,14 @@ def main(argv=None):
                   *recipe])
         run_step([python, "-m", "tools.report", out])
     elif args.seeds > 1:
-        try:
-            first, recipe = _first_seed(recipe)
-            predictor = train_seeds(args.track, out, args.seeds, data + recipe, first)
-        except (DataError, ModelDirError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(2)
+        first, recipe = _first_seed(recipe)
+        predictor = train_seeds(args.track, out, args.seeds, data + recipe, first)
         run_step([python, "-m", "tools.report", out])
         if test:
             _, rows = ensemble_rows(args.track, None, test, predictor=predictor)
             track(args.track).write_submission(submission, rows)
     else:
-        try:  # one model is a run of one member: kept when finished, resumed when interrupted
-            train_member(args.track, out, data + recipe)
-        except (DataError, ModelDirError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(2)
+        train_member(args.track, out, data + recipe)  # one model is a run of one member: kept, or resumed
         run_step([python, "-m", "tools.report", out])
         if test:
             run_step([python, os.path.join(ROOT, args.track, "predict.py"), "--model-dir", out, "--input", test,
@@ -200,4 +187,4 @@ def _option(arguments, name):
 
 
 if __name__ == "__main__":
-    cli.run(main)  # Ctrl-C between steps: one line
+    cli.run(main)  # a bad input or Ctrl-C between steps: one line

@@ -181,8 +181,6 @@ def main(argv=None):
                                                "each at the thresholds chosen out of fold, and an SPO is kept "
                                                "where at least VOTES of them predict it (README: k-fold)")
     args, train_args = p.parse_known_args(argv)
-    from common.options import ModelDirError
-
     if args.folds < 2:
         p.error("--folds must be at least 2")
     if args.fold is not None and not 0 <= args.fold < args.folds:
@@ -192,19 +190,15 @@ def main(argv=None):
         p.error(f"--votes: {args.track} models do not vote; their ensemble averages")
     if args.votes is not None and not 0 < args.votes <= args.folds:
         p.error(f"--votes must be above 0 and at most --folds, {args.folds}")
-    try:
-        check_out(args.out, "folds")
-        files = find_data_files(t.FILES, args.data_dir, need=("train", "dev", "schema"))
-        folds, cut = fold_units(t, files, args.folds, args.fold_seed)
-        for i in ([args.fold] if args.fold is not None else range(args.folds)):
-            data = write_fold_data(t, files, folds, cut, i, args.out)
-            extra = ["--thresholds", "fixed"] if hasattr(t, "threshold_grid") else []
-            train_member(args.track, os.path.join(args.out, f"fold-{i}", "model"),
-                         ["--data-dir", data, "--bert-dir", args.bert_dir, "--precision", args.precision, *extra,
-                          *train_args])
-    except (DataError, ModelDirError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    check_out(args.out, "folds")
+    files = find_data_files(t.FILES, args.data_dir, need=("train", "dev", "schema"))
+    folds, cut = fold_units(t, files, args.folds, args.fold_seed)
+    for i in ([args.fold] if args.fold is not None else range(args.folds)):
+        data = write_fold_data(t, files, folds, cut, i, args.out)
+        extra = ["--thresholds", "fixed"] if hasattr(t, "threshold_grid") else []
+        train_member(args.track, os.path.join(args.out, f"fold-{i}", "model"),
+                     ["--data-dir", data, "--bert-dir", args.bert_dir, "--precision", args.precision, *extra,
+                      *train_args])
     waiting = [i for i in range(args.folds) if not finished(os.path.join(args.out, f"fold-{i}", "model"))]
     if waiting:
         print(f"folds {', '.join(map(str, waiting))} not finished yet; the run that finishes the last one writes "
@@ -215,4 +209,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run(main))  # Ctrl-C between steps: one line
+    sys.exit(cli.run(main))  # a bad input or Ctrl-C between steps: one line

@@ -12,12 +12,11 @@ matches, answers cut by every window.
 import argparse
 import dataclasses
 import json
-import sys
 
 from common.bert import BertFiles
+from common import cli
 from common.cli import check_windows
 from common.data import DataError, line_objects
-from common.options import CheckpointError
 from tools.tracks import NAMES, track
 
 
@@ -57,22 +56,17 @@ def main(argv=None):
     args = p.parse_args(argv)
     if "schema" in track(args.track).FILES and not args.schema:
         p.error(f"{args.track} needs --schema")
-    try:
-        check_windows(args.maxlen, args.stride)
-        bert = BertFiles.from_dir(args.bert_dir)  # its vocabulary and casing, as train.py reads them
-        scores = ceiling(args.track, args.data, bert.vocab, args.maxlen, args.stride, args.schema, args.head,
-                         args.word_level, bert.do_lower_case)
-    except (DataError, CheckpointError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    check_windows(args.maxlen, args.stride)
+    bert = BertFiles.from_dir(args.bert_dir)  # its vocabulary and casing, as train.py reads them
+    scores = ceiling(args.track, args.data, bert.vocab, args.maxlen, args.stride, args.schema, args.head,
+                     args.word_level, bert.do_lower_case)
     if args.json:
         print(json.dumps(scores))
     else:
         encoding = f", head {args.head}" if args.head else ""
         shown = ", ".join(f"{k} {v}" for k, v in scores.items())
         print(f"{args.track} ceiling of {args.data} (maxlen {args.maxlen}{encoding}): {shown}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)  # unreadable input or Ctrl-C: one line

@@ -29,9 +29,9 @@ from tqdm import tqdm
 
 from common.distribute import exchange, first_error, own_rows, replica_slices
 from common.env import keras, tf
-from common.files import save_atomically, write_json, write_text
+from common.files import read_json, save_atomically, write_json, write_text
 from common.losses import global_sum
-from common.model_dir import METRICS, RESUME, WEIGHTS
+from common.model_dir import METRICS, RESUME, RESUME_STATE, WEIGHTS
 from common.options import SCHEDULES, StrategyError, TrainingError
 from bert4keras.snippets import sequence_padding
 
@@ -277,7 +277,7 @@ class Trainer:
         if self.chief:
             os.makedirs(directory, exist_ok=True)
             self._checkpoint().write(os.path.join(directory, name))
-            write_json(os.path.join(directory, "state.json"), dict(state, checkpoint=name))
+            write_json(os.path.join(self.output_dir, RESUME_STATE), dict(state, checkpoint=name))
             for other in os.listdir(directory):  # earlier checkpoints (and one torn by a kill)
                 if other.startswith("ckpt-") and not other.startswith(name + "."):
                     os.remove(os.path.join(directory, other))
@@ -288,12 +288,11 @@ class Trainer:
 
     def restore_resume_point(self):
         """The committed state (weights and optimizer restored), or None if there is none."""
-        path = os.path.join(self.output_dir, RESUME, "state.json")
+        path = os.path.join(self.output_dir, RESUME_STATE)
         if not os.path.isfile(path):
             print(f"--resume: no resume point in {self.output_dir}; starting from the beginning", file=sys.stderr)
             return None
-        with open(path, encoding="utf-8") as f:
-            state = json.load(f)
+        state = read_json(path, "resume point")
         with self.strategy.scope():
             self.optimizer.build(self.model.trainable_variables)  # slots must exist to be restored
         self._checkpoint().read(os.path.join(self.output_dir, RESUME, state["checkpoint"])).assert_consumed()

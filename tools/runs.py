@@ -60,7 +60,7 @@ def train_member(name, model_dir, arguments, run=None):
     finished, resumed when a resume point is there, else started anew; a directory holding a run of other
     settings is refused (check_same_run). `--overwrite` among the arguments trains it anew whatever it holds.
     run(command) runs it (default: subprocess, stopping this process with train.py's exit code if it fails)."""
-    from common.model_dir import RESUME, holds_run
+    from common.model_dir import RESUME_STATE, holds_run
 
     anew = "--overwrite" in arguments
     arguments = [a for a in arguments if a not in ("--overwrite", "--resume")]  # chosen here
@@ -70,7 +70,7 @@ def train_member(name, model_dir, arguments, run=None):
         print(f"{model_dir}: finished, kept (train.py's --overwrite, make: TRAIN_ARGS=--overwrite, trains it anew)",
               flush=True)
         return
-    state = os.path.join(model_dir, RESUME, "state.json")
+    state = os.path.join(model_dir, RESUME_STATE)
     resume = os.path.isfile(state) and not anew
     command = [sys.executable, os.path.join(ROOT, name, "train.py"), *arguments, "--output-dir", model_dir,
                "--resume" if resume else "--overwrite"]

@@ -54,10 +54,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                                 allow_abbrev=False)
     p.add_argument("track", choices=TRACKS)
-    p.add_argument("--data-dir")
-    p.add_argument("--bert-dir")
-    p.add_argument("--out", help="model directory (default outputs/<track>; with --seeds outputs/<track>-seeds, "
-                                 "with --folds outputs/<track>-folds); one holds one kind of run")
+    # make quotes each path (they may hold spaces), so the shell leaves a leading ~ to be expanded here
+    p.add_argument("--data-dir", type=os.path.expanduser)
+    p.add_argument("--bert-dir", type=os.path.expanduser)
+    p.add_argument("--out", type=os.path.expanduser,
+                   help="model directory (default outputs/<track>; with --seeds outputs/<track>-seeds, with --folds "
+                        "outputs/<track>-folds); one holds one kind of run")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--maxlen", type=int)

@@ -340,6 +340,25 @@ def test_the_pipeline_keeps_a_finished_model_and_resumes_an_interrupted_one(tmp_
     assert len(trained) == 1 and trained[0][-1] == "--resume" and "--overwrite" not in trained[0]
 
 
+def test_the_pipeline_expands_a_leading_tilde_that_make_quoted(tmp_path, monkeypatch, capsys):
+    """make quotes DATA_DIR, BERT_DIR and OUT (paths may hold spaces), so the shell leaves DATA_DIR="~/data" as it
+    is: the pipeline reads it as the home folder's, as the README's example writes it."""
+    import pipeline
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    name = "relation_extraction"
+    data, bert, out = tmp_path / "my data", tmp_path / "bert", tmp_path / "out"
+    data.mkdir(), bert.mkdir(), out.mkdir()
+    arguments = ["--data-dir", str(data), "--bert-dir", str(bert)]
+    (out / CONFIG).write_text(json.dumps({"track": name, "config": {}, "run": run_record(name, str(out), arguments)}))
+    (out / WEIGHTS).write_text("")
+    steps = []
+    monkeypatch.setattr(pipeline, "run_step", steps.append)
+    pipeline.main([name, "--data-dir", "~/my data", "--bert-dir", "~/bert", "--out", "~/out"])
+    assert f"{out}: finished, kept" in capsys.readouterr().out  # the same run, so no setting is refused
+    assert steps and steps[0][-1] == str(out)  # the report of ~/out
+
+
 def test_ctrl_c_stops_a_step_in_one_line_and_leaves_the_step_to_stop_itself(tmp_path):
     """Ctrl-C reaches every process of the terminal's group: the step (train.py) stops as it must (saving a resume
     point) and the run above it reports one line, not a KeyboardInterrupt traceback, as it waits."""

@@ -136,9 +136,9 @@ def main(argv=None):
 
 def train_seeds(name, out, n, arguments, first_seed=42):
     """Train n seeds (OUT/seed-S, each kept when finished, resumed when interrupted), then score their
-    ensemble on dev (at its members' mean thresholds, or a vote where one scores higher) beside each member's
-    best dev, and save it (OUT/ensemble.json: predict.py --model-dir OUT predicts with it); the ensemble's
-    Predictor."""
+    ensemble on dev (at its members' mean thresholds, or a vote where one scores higher, or combined by the
+    rule that scores best: tools.runs.ensemble_on_dev) beside each member's best dev, and save it
+    (OUT/ensemble.json: predict.py --model-dir OUT predicts with it); the ensemble's Predictor."""
     from common.model_dir import write_ensemble
     from tools.runs import best_dev, ensemble_on_dev, train_member
 
@@ -148,13 +148,13 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     t = track(name)
     dev = find_data_files(t.FILES, arguments[arguments.index("--data-dir") + 1],
                           {"dev": _option(arguments, "--dev")}, need=("dev",))["dev"]
-    predictor, gold, rows, voting = ensemble_on_dev(name, members, dev)
-    votes = voting and voting["votes"]
+    predictor, gold, rows, choice = ensemble_on_dev(name, members, dev)
+    votes, combine = (choice or {}).get("votes"), (choice or {}).get("combine")
     thresholds = None if votes else getattr(predictor, "thresholds", None)
-    write_ensemble(out, name, members, chosen_on=voting and "dev", votes=votes)
+    write_ensemble(out, name, members, chosen_on=choice and "dev", votes=votes, combine=combine)
     t.write_submission(os.path.join(out, t.DEV_PREDICTIONS), rows)
     summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": thresholds,
-               "voting": voting}
+               "chosen_on_dev": choice}
     for member in members:
         best, tuned = best_dev(member)
         summary["members"][member] = {"best_dev_f1": best, "dev_f1_at_chosen_thresholds": tuned}
@@ -163,10 +163,14 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     averaged = f" at its members' mean thresholds, {_rounded(thresholds)}" if thresholds else ""
     if votes:
         print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} by a vote chosen on dev (kept where at "
-              f"least {votes:g} of the {n} members predict it; averaged: {voting['averaged_dev_f1']:.4f})")
+              f"least {votes:g} of the {n} members predict it; averaged: {choice['averaged_dev_f1']:.4f})")
+    elif combine:
+        others = ", ".join(f"{rule} {f1:.4f}" for rule, f1 in choice["dev_f1"].items() if rule != combine)
+        print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f}, its members' {combine} averaged "
+              f"(the rule chosen on dev; {others})")
     else:
         print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} averaged{averaged}"
-              + (f" (voting scores {max(voting['dev_f1'].values()):.4f} at best)" if voting else ""))
+              + (f" (voting scores {max(choice['dev_f1'].values()):.4f} at best)" if choice else ""))
     write_json(os.path.join(out, "seeds.json"), summary)
     return predictor
 

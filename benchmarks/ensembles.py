@@ -9,7 +9,7 @@ seeds       per set and track: the default recipe trained with each seed (the le
             members' mean thresholds (predict.py --model-dir A B C) and at thresholds chosen again for it on dev;
             how far the test set decides the target: the test items drawn again with replacement, the 95%
             range of the ensemble's margins over its members' mean and best, and the share of draws meeting it;
-            reading comprehension: dev and test F1 of three rules to combine start and end distributions;
+            reading comprehension: dev and test F1 of each rule to combine start and end distributions;
 kfold       per set and track: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
             single model trained on the train file alone (the seeds part's first seed), each fold model's
             and, where the models may vote, each vote's;
@@ -21,8 +21,6 @@ speed       prediction time and memory of an ensemble of N models against one (t
 Results: outputs/bench/ensembles.json and ensembles.md.
 """
 import argparse
-import copy
-import functools
 import json
 import os
 import subprocess
@@ -93,8 +91,9 @@ def seeds_part(name, set_name, runs, data_dir, work):
     out = os.path.join(work, "ensembles", set_name, name)
     os.makedirs(out, exist_ok=True)
     dev = find_data_files(t.FILES, data_dir)["dev"]
-    predictor, dev_items, dev_rows, voting = ensemble_on_dev(name, dirs, dev)
+    predictor, dev_items, dev_rows, choice = ensemble_on_dev(name, dirs, dev)
     chosen = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
+    voting = choice if choice and "votes" in choice else None
     voted = voting and voting["votes"]
     # where no vote was chosen, the ensemble is the averaged one, already scored
     averaged_predictor = ensemble(predictor.predictors) if voted else predictor
@@ -128,9 +127,10 @@ def seeds_part(name, set_name, runs, data_dir, work):
         for k in voting["dev_f1"]:
             result["vote_test"][k] = scored_submission(name, items, vote(lists, members_only.weights, k, t.vote_key),
                                                        gold, os.path.join(out, f"vote_{k}_" + t.SUBMISSION))
-    if name == "reading_comprehension":
-        result["rules"] = combination_rules(name, averaged_predictor, data_dir, dev_items, out,
-                                            {"dev": t.score(dev_items, dev_rows)["f1"], "test": averaged})
+    if choice and "combine" in choice:
+        result["combine"] = choice["combine"]
+        result["rules"] = combination_rules(name, predictor, data_dir, out, choice["dev_f1"])
+        result["averaged"] = result["rules"][t.COMBINE_RULES[0]]["test"]
         result["members_dev"] = [max(r["dev_f1"]) for r in runs]
     return result
 
@@ -180,47 +180,17 @@ def resampled_margins(member_scores, ensemble_scores, margin, draws=10000, seed=
             "target_met": float(np.mean((over_mean >= -1e-9) & (over_best >= -margin - 1e-9)))}
 
 
-def mixture_spans(start, end, max_answer_len, weights):
-    """The best span per row under the mixture of the members' span distributions: a span scores
-    log(sum over members of weight x p(start) x p(end)). start, end: (members, B, T) log-probabilities, -inf where
-    no answer may start or end. Returns (starts, ends, scores) as reading_comprehension.spans.best_spans does."""
-    _, batch, t = start.shape
-    positions = np.arange(t)
-    band = (positions[None] >= positions[:, None]) & (positions[None] < positions[:, None] + max_answer_len)
-    log_weights = np.log(np.asarray(weights, "float64"))[:, None, None, None]
-    with np.errstate(divide="ignore", invalid="ignore"):  # -inf + -inf where neither may be an answer
-        pairs = np.logaddexp.reduce(log_weights + start[..., :, None] + end[..., None, :], axis=0)
-    pairs = np.where(band, pairs, -np.inf).reshape(batch, -1)
-    best = pairs.argmax(1)
-    starts, ends = np.unravel_index(best, (t, t))
-    return starts, ends, pairs[np.arange(batch), best]
-
-
-def combination_rules(name, averaged, data_dir, dev_items, out, averaged_f1):
-    """Reading comprehension: dev and test F1 of three ways to combine the members' start and end distributions,
-    decoded from the same loaded models: the average of probabilities (what the ensemble ships: `averaged`, whose
-    dev and test F1 are `averaged_f1`), the average of log-probabilities, and the mixture of the members' span
-    distributions (mixture_spans)."""
-    from common.ensemble import weighted_mean
-
+def combination_rules(name, predictor, data_dir, out, dev_f1):
+    """Reading comprehension: {rule: {"dev": F1 (`dev_f1`), "test": F1}} of each way the ensemble of
+    `predictor` may combine its members' start and end distributions (the track's COMBINE_RULES), the test
+    file decoded under all of them from one pass of the members."""
     t = track(name)
-
-    def member_log_probs(inputs):
-        outputs = [m(inputs) for m in averaged.members]
-        return [np.stack([np.asarray(o[k], "float64") for o in outputs]) for k in (0, 1)]
-
-    log_averaged, mixture = copy.copy(averaged), copy.copy(averaged)
-    log_averaged.log_probs = lambda inputs: [weighted_mean(list(lp), averaged.weights)
-                                             for lp in member_log_probs(inputs)]
-    mixture.log_probs = member_log_probs
-    mixture.span_search = functools.partial(mixture_spans, weights=averaged.weights)
-    rules = {"probabilities": averaged_f1}
-    for rule, predictor in (("log-probabilities", log_averaged), ("span probabilities", mixture)):
-        rows = t.to_submission(dev_items, predictor.predict(t.inputs(dev_items)))
-        rules[rule] = {"dev": t.score(dev_items, rows)["f1"],
-                       "test": predict_test(name, None, data_dir, os.path.join(out, f"rule_{rule.replace(' ', '_')}_"
-                                                                                     + t.SUBMISSION), predictor=predictor)}
-    return rules
+    test, gold = test_files(data_dir)
+    items = t.load(test, report=False, require_items=True)
+    answers = predictor.predict(t.inputs(items), rules=t.COMBINE_RULES)
+    return {rule: {"dev": dev_f1[rule], "test": scored_submission(
+        name, items, a, gold, os.path.join(out, f"rule_{rule.replace(' ', '_')}_" + t.SUBMISSION))}
+        for rule, a in zip(t.COMBINE_RULES, answers)}
 
 
 def thresholds_part(name, run, data_dir, work):
@@ -362,7 +332,8 @@ def tables(results, n):
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for set_name, rows in results["seeds"].items():
             for name, r in rows.items():
-                how = f"vote of {r['votes']:g}" if r.get("votes") else "averaged" if "vote_dev" in r else ""
+                how = (f"vote of {r['votes']:g}" if r.get("votes") else "averaged" if "vote_dev" in r else
+                       f"{r['combine']} averaged" if r.get("combine") else "")
                 lines.append(f"| {set_name} | {name} | {', '.join(fmt(name, v) for v in r['members'])} | "
                              f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | **{fmt(name, r['ensemble'])}** | "
                              f"{how} | {r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} | "
@@ -374,12 +345,14 @@ def tables(results, n):
     if rules:
         lines += ["\nReading comprehension: three ways to combine the members' start and end distributions, decoded "
                   "from the same members (F1 in points; the members' best dev F1 and their test F1):\n",
-                  "| set | split | members | averaged probabilities (shipped) | averaged log-probabilities | "
-                  "averaged span probabilities |", "|---|---|---|---|---|---|"]
+                  "| set | split | members | averaged probabilities (predict.py --model-dir A B C) | "
+                  "averaged log-probabilities | averaged span probabilities | chosen on dev (SEEDS=N) |",
+                  "|---|---|---|---|---|---|---|"]
         for set_name, r in rules:
             for split, members in (("dev", r["members_dev"]), ("test", r["members"])):
                 lines.append(f"| {set_name} | {split} | {', '.join(f'{v:.1f}' for v in members)} | "
-                             + " | ".join(f"{rule[split]:.1f}" for rule in r["rules"].values()) + " |")
+                             + " | ".join(f"{rule[split]:.1f}" for rule in r["rules"].values())
+                             + f" | {r['combine']} |")
     if results.get("kfold"):
         lines += ["\nk-fold (test F1; the fold models at the thresholds chosen out of fold, and each vote of them, "
                   "kept where K fold models predict):\n",

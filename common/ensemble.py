@@ -46,7 +46,8 @@ def with_run(predictor, run, batch_size=None):
 
 def ensemble(predictors, weights=None):
     """One predictor averaging the members of `predictors` (each a model, or an ensemble itself) with `weights`
-    (one per predictor; equal by default); its thresholds, where it has any, the weighted mean of theirs."""
+    (one per predictor; equal by default); its thresholds, where it has any, the weighted mean of theirs; its
+    rule to combine them, where it has one, theirs if they share it, else the default (None)."""
     first = predictors[0]
     weights = mean_weights(len(predictors), weights)
     combined = copy.copy(first)
@@ -56,6 +57,8 @@ def ensemble(predictors, weights=None):
     if getattr(first, "thresholds", None):
         combined.thresholds = {k: float(sum(w * p.thresholds[k] for w, p in zip(weights, predictors)))
                                for k in first.thresholds}
+    if hasattr(first, "combine") and any(p.combine != first.combine for p in predictors):
+        combined.combine = None
     return combined
 
 

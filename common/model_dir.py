@@ -12,7 +12,8 @@ DIR/.lock: held by the run writing the directory, for as long as it runs (RunLoc
 
 An ensemble directory (pipeline.py --seeds, tools.kfold) holds its members' model directories and
 DIR/ensemble.json: {"track", "members": their paths relative to DIR, "weights" (null: equal),
-"thresholds": the setting the ensemble decodes at (null: its members' weighted mean), "chosen_on"};
+"thresholds": the setting the ensemble decodes at (null: its members' weighted mean), "votes" (null: averaged),
+"combine": how it combines its members' outputs (null: the track's default way), "chosen_on"};
 `predict.py --model-dir DIR` predicts with it as it was submitted.
 
 Every file is written atomically (common.files).
@@ -256,18 +257,21 @@ def load_model_dir(model_dir, track, allow_unfinished=False):
     return files, config
 
 
-def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None, votes=None):
+def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None, votes=None,
+                   combine=None):
     """DIR/ensemble.json: `members` (model directories, kept relative to DIR so that DIR can be moved whole)
-    make one ensemble, decoded at `thresholds` (None: the members' weighted mean); with `votes`, the members
-    vote instead, each at its own thresholds (common.ensemble.Voting)."""
+    make one ensemble, decoded at `thresholds` (None: the members' weighted mean) with their outputs combined by
+    `combine` (one of the track's COMBINE_RULES; None: the default); with `votes`, the members vote instead,
+    each at its own thresholds (common.ensemble.Voting)."""
     write_json(os.path.join(directory, ENSEMBLE), {
         "track": track_name, "members": [os.path.relpath(m, directory) for m in members], "weights": weights,
-        "thresholds": thresholds, "votes": votes, "chosen_on": chosen_on})
+        "thresholds": thresholds, "votes": votes, "combine": combine, "chosen_on": chosen_on})
 
 
 def read_ensemble(model_dir, track):
     """None for a model directory; for an ensemble directory, its ensemble.json with the members' paths
-    resolved. A file naming another track, or no members, is a ModelDirError naming it."""
+    resolved and its settings left out null. A file naming another track, or no members, or a setting of the
+    wrong kind, is a ModelDirError naming it."""
     path = os.path.join(model_dir, ENSEMBLE)
     if not os.path.isfile(path):
         return None
@@ -290,7 +294,18 @@ def read_ensemble(model_dir, track):
         raise ModelDirError(f"{path}: \"votes\" should be null" + (
             f", or above 0 and at most the members' total weight ({total:g}) with \"thresholds\" null"
             if hasattr(track, "vote_key") else f" ({track.NAME} models do not vote)"))
-    return dict(doc, members=[os.path.normpath(os.path.join(model_dir, m)) for m in members])
+    rules, combine = getattr(track, "COMBINE_RULES", ()), doc.get("combine")
+    if combine is not None and combine not in rules:
+        raise ModelDirError(f"{path}: \"combine\" should be null" + (
+            f", or one of {', '.join(rules)}" if rules else
+            f" ({track.NAME} ensembles have one way to combine their members)"))
+    thresholds = doc.get("thresholds")
+    if thresholds is not None and not (isinstance(thresholds, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in thresholds.values())):
+        raise ModelDirError(f"{path}: \"thresholds\" should be null or an object of numbers, say "
+                            "{\"threshold\": 0.4}")
+    return {"weights": None, "thresholds": None, "votes": None, "combine": None, "chosen_on": None, **doc,
+            "members": [os.path.normpath(os.path.join(model_dir, m)) for m in members]}
 
 
 def model_dirs_in(model_dir, track, within=()):

@@ -23,13 +23,16 @@ tracks (tools/: validate, report, ceiling, kfold) use nothing else:
   decode_gold(config, tokenizer, items) -> predictions       the items' labels encoded and decoded back
   threshold_grid(config) -> [settings], optional             the threshold settings --thresholds dev searches
   vote_key(element), optional       what makes two predicted elements (say SPOs) one: its ensembles may vote
+  COMBINE_RULES, optional           the ways its ensembles may combine their members' outputs (the first is the
+                                    default); pipeline --seeds chooses one on dev (ensemble.json "combine")
   read_units(path), write_units(path, units)                 what k-fold keeps together (sentences, paragraphs)
   analyse(gold items, rows, tokenizer, config)               error analysis (tools/report.py draws it)
   summary(rows) -> str                                       one line on what was predicted
 
 A Predictor has predict(inputs, progress) -> predictions, a batch_size, and warning() (str or None); one whose
 track has a threshold grid also has `thresholds` (a setting) and predict(inputs, progress, settings) -> a list
-of predictions, one per setting, from one pass of its models.
+of predictions, one per setting, from one pass of its models; one whose track has COMBINE_RULES has `combine`
+(a rule, None: the default) and predict(inputs, progress, rules=...) -> a list of predictions, one per rule.
 To add a track: a package with train.py and predict.py calling train_main and predict_main below,
 and a track.py with the parts above; list it in tools/tracks.py.
 """
@@ -223,6 +226,8 @@ def _predictor(track, model_dir, allow_unfinished, group, anchor):
                 raise ModelDirError(f"{os.path.join(model_dir, ENSEMBLE)}: \"thresholds\" should set "
                                     f"{sorted(getattr(predictor, 'thresholds', None) or ())}")
             predictor.thresholds = dict(record["thresholds"])
+        if record["combine"]:
+            predictor.combine = record["combine"]
         return predictor
     files, config = load_model_dir(model_dir, track, allow_unfinished)
     for first, reading in ((group, True), (anchor, False)):

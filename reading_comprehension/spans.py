@@ -137,48 +137,89 @@ def best_spans(start_scores, end_scores, max_answer_len):
     return starts, ends, start_scores[rows, starts] + end_scores[rows, ends]
 
 
+# How an ensemble combines its members' start and end distributions before the span search (ensemble.json
+# "combine"; the first is the default): the weighted mean of their probabilities, of their log-probabilities,
+# or of their span probabilities p(start) x p(end) (mixture_spans). pipeline --seeds chooses one on dev.
+COMBINE_RULES = ("probabilities", "log-probabilities", "span probabilities")
+
+
+def mixture_spans(start, end, max_answer_len, weights):
+    """The best span per row under the mixture of the members' span distributions: a span scores
+    log(sum over members of weight x p(start) x p(end)). start, end: (members, B, T) log-probabilities, -inf where
+    no answer may start or end. Returns (starts, ends, scores) as best_spans does."""
+    _, batch, t = start.shape
+    positions = np.arange(t)
+    band = (positions[None] >= positions[:, None]) & (positions[None] < positions[:, None] + max_answer_len)
+    pairs = np.full((batch, t, t), -np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):  # -inf + -inf where neither may be an answer
+        for weight, s, e in zip(np.log(np.asarray(weights, "float64")), start, end):  # one member at a time: memory
+            pairs = np.logaddexp(pairs, weight + s[:, :, None] + e[:, None, :])
+    pairs = np.where(band, pairs, -np.inf).reshape(batch, -1)
+    best = pairs.argmax(1)
+    starts, ends = np.unravel_index(best, (t, t))
+    return starts, ends, pairs[np.arange(batch), best]
+
+
 class Predictor:
     """Batched prediction over the windows of many questions; the best span over a question's windows wins.
 
-    models: one predict model, or several whose start and end probabilities are averaged per window
-    (`weights`) before the span search."""
+    models: one predict model, or several whose start and end distributions are combined per window by
+    `combine` (one of COMBINE_RULES; None: the first), with `weights`, before the span search."""
 
     def __init__(self, tokenizer, models, maxlen, max_question_len=64, max_answer_len=64, stride=None, batch_size=32,
-                 span_search=best_spans, first_window_only=False, weights=None):
+                 span_search=best_spans, first_window_only=False, weights=None, combine=None):
         self.tokenizer, self.span_search = tokenizer, span_search
         self.models, self.weights = models, mean_weights(len(models), weights)
         self.members = traced(models)
         self.maxlen, self.max_question_len, self.max_answer_len = maxlen, max_question_len, max_answer_len
         self.stride, self.batch_size, self.first_window_only = stride, batch_size, first_window_only
+        self.combine = combine
 
-    def log_probs(self, inputs):
-        """Start and end log-probabilities of a batch: the model's, or the log of the members' average."""
-        if len(self.members) == 1:
-            return self.members[0](inputs)
-        outputs = [m(inputs) for m in self.members]
-        probs = weighted_mean([[np.exp(np.asarray(o[k], "float64")) for k in (0, 1)] for o in outputs], self.weights)
-        with np.errstate(divide="ignore"):  # positions no answer may take have probability 0
-            return [np.log(p).astype(outputs[0][k].dtype) for k, p in enumerate(probs)]
+    def spans(self, outputs, allowed, rule):
+        """(starts, ends, scores): the best span of each window of a batch, from the members' start and end
+        log-probabilities (`outputs`) combined by `rule`; `allowed`: where an answer may start or end."""
+        def masked(log_probs):
+            return np.where(allowed, log_probs, -np.inf)
 
-    def predict(self, questions, progress=lambda x, **k: x):
-        """{question id: answer text}, an answer ("" at worst) for every question."""
+        if len(outputs) == 1:
+            return self.span_search(masked(outputs[0][0]), masked(outputs[0][1]), self.max_answer_len)
+        if rule == "span probabilities":
+            start, end = (np.stack([masked(np.asarray(o[k], "float64")) for o in outputs]) for k in (0, 1))
+            return mixture_spans(start, end, self.max_answer_len, self.weights)
+        dtype = np.asarray(outputs[0][0]).dtype  # back in the models' dtype: N copies of one model are that model
+        if rule == "log-probabilities":
+            start, end = weighted_mean([[np.asarray(o[k], "float64") for k in (0, 1)] for o in outputs], self.weights)
+        else:
+            probs = weighted_mean([[np.exp(np.asarray(o[k], "float64")) for k in (0, 1)] for o in outputs],
+                                  self.weights)
+            with np.errstate(divide="ignore"):  # positions no answer may take have probability 0
+                start, end = (np.log(p) for p in probs)
+        return self.span_search(masked(start.astype(dtype)), masked(end.astype(dtype)), self.max_answer_len)
+
+    def predict(self, questions, progress=lambda x, **k: x, rules=None):
+        """{question id: answer text}, an answer ("" at worst) for every question; with `rules` (of
+        COMBINE_RULES), a list of them, one per rule, from one pass of the models."""
+        chosen = list(rules) if rules else [self.combine or COMBINE_RULES[0]]
+        for rule in chosen:
+            if rule not in COMBINE_RULES:
+                raise ValueError(f"combine: {rule!r} is not one of {', '.join(COMBINE_RULES)}")
         items = []  # (question, tokenized context, example)
         for q in questions:
             context, examples = encode_question(self.tokenizer, q, self.max_question_len, self.maxlen, self.stride)
             items += [(q, context, e) for e in examples[:1 if self.first_window_only else None]]
-        best = {q.id: (-np.inf, "") for q in questions}
+        best = [{q.id: (-np.inf, "") for q in questions} for _ in chosen]
         for b in progress(range(0, len(items), self.batch_size), desc="predict"):
             chunk = items[b:b + self.batch_size]
             batch = collate([e for _, _, e in chunk])
-            start_lp, end_lp = self.log_probs([batch["Input-Token"], batch["Input-Segment"], batch["span_mask"]])
-            context_only = batch["span_mask"].astype(bool)
-            context_only[:, 0] = False  # [CLS] is "no answer in this window", never an answer
-            starts, ends, scores = self.span_search(np.where(context_only, start_lp, -np.inf),
-                                                    np.where(context_only, end_lp, -np.inf), self.max_answer_len)
-            for (q, context, e), s, t, score in zip(chunk, starts, ends, scores):
-                if np.isfinite(score) and score > best[q.id][0]:
-                    best[q.id] = (score, q.context[slice(*e.window.char_span(context, s, t, e.offset))])
-        return {qid: answer for qid, (_, answer) in best.items()}
+            outputs = [m([batch["Input-Token"], batch["Input-Segment"], batch["span_mask"]]) for m in self.members]
+            allowed = batch["span_mask"].astype(bool)
+            allowed[:, 0] = False  # [CLS] is "no answer in this window", never an answer
+            for rule, found in zip(chosen, best):
+                for (q, context, e), s, t, score in zip(chunk, *self.spans(outputs, allowed, rule)):
+                    if np.isfinite(score) and score > found[q.id][0]:
+                        found[q.id] = (score, q.context[slice(*e.window.char_span(context, s, t, e.offset))])
+        answers = [{qid: answer for qid, (_, answer) in found.items()} for found in best]
+        return answers if rules else answers[0]
 
     def warning(self):
         return None

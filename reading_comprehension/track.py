@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from common.cli import integer_from
 from common.track import Prepared, TrackConfig, common_config
-from reading_comprehension import dureader
+from reading_comprehension import dureader, spans
 
 NAME = "reading_comprehension"
 FILES = dureader.FILES
@@ -13,6 +13,7 @@ DEFAULTS = {"epochs": 3, "batch_size": 16, "maxlen": 256, "learning_rate": 3e-5,
             "ema": 0.0, "adversarial": "fgm", "adv_epsilon": 0.3}
 RESUME_KEYS = ("max_question_len", "negative_share", "windows")
 ENSEMBLE_KEYS = ("max_question_len", "windows")
+COMBINE_RULES = spans.COMBINE_RULES
 SUBMISSION = "submission.json"
 DEV_PREDICTIONS = "dev_predictions.json"
 read_predictions, check_submission = dureader.read_predictions, dureader.check_submission

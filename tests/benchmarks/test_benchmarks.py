@@ -30,25 +30,6 @@ def test_naive_span_search_agrees_with_the_vectorized_one():
         np.testing.assert_allclose(got, expected)
 
 
-def test_mixture_span_search_scores_the_weighted_mixture_of_the_members_span_distributions():
-    from benchmarks.ensembles import mixture_spans
-    from reading_comprehension.spans import best_spans
-
-    rng = np.random.default_rng(2)
-    start, end = rng.normal(size=(3, 4, 20)), rng.normal(size=(3, 4, 20))
-    start[:, :, :2] = -np.inf  # no answer may start there
-    start[:, 0, 3], end[:, 0, 8] = 6.0, 6.0  # the likeliest pair is 6 tokens long: too long for 5
-    weights = np.array([0.5, 0.3, 0.2])
-    starts, ends, scores = mixture_spans(start, end, 5, weights)
-    for row in range(4):  # every allowed span, scored directly
-        spans = {(i, j): np.log(sum(w * np.exp(start[m, row, i] + end[m, row, j]) for m, w in enumerate(weights)))
-                 for i in range(2, 20) for j in range(i, min(20, i + 5))}
-        best = max(spans, key=spans.get)
-        assert (starts[row], ends[row]) == best and np.isclose(scores[row], spans[best])
-    for got, expected in zip(mixture_spans(start[:1], end[:1], 5, [1.0]), best_spans(start[0], end[0], 5)):
-        np.testing.assert_allclose(got, expected)
-
-
 def test_summary_slopes_ratios_and_budget():
     gib = 2 ** 30
     memory = [{"maxlen": 256, "mode": mode, "batch_size": b, "peak_bytes": 2 * gib + per * b}

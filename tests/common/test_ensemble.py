@@ -50,6 +50,26 @@ def test_an_ensemble_of_copies_of_one_model_predicts_what_the_model_does(trained
 
         with pytest.raises(ModelDirError, match="ensemble.json: its members vote, so it cannot be averaged"):
             load_predictor(track_named(track), [str(tmp_path / "voting"), model])  # refused before any is built
+    if track == "reading_comprehension":  # copies combined by each rule; the rule an ensemble directory names
+        from common.track import load_predictor
+        from reading_comprehension import track as rc
+        from tools.runs import ensemble_on_dev
+
+        for rule in rc.COMBINE_RULES:
+            (tmp_path / rule).mkdir()
+            (tmp_path / rule / "ensemble.json").write_text(json.dumps(
+                {"track": track, "members": [model] * 3, "weights": [1, 2, 3], "combine": rule}))
+            result = predict_here(track, "--model-dir", str(tmp_path / rule), "--input", str(test),
+                                  "--output", str(tmp_path / (rule + ".json")), "--precision", "fp32")
+            assert result.returncode == 0, result.stderr[-3000:]
+            assert submission(tmp_path / (rule + ".json")) == outputs["one"], rule
+        assert load_predictor(rc, str(tmp_path / "span probabilities")).combine == "span probabilities"
+        # averaged with a model of the default rule, the ensemble falls back to the default
+        assert load_predictor(rc, [str(tmp_path / "span probabilities"), model]).combine is None
+        # on dev, copies score alike under every rule: of equal ones, the first (the default) is chosen
+        _, _, _, choice = ensemble_on_dev(track, [model, model], str(small_sample / track / "dev.json"))
+        assert choice["combine"] == rc.COMBINE_RULES[0] and list(choice["dev_f1"]) == list(rc.COMBINE_RULES)
+        assert len(set(choice["dev_f1"].values())) == 1
 
 
 @pytest.mark.trains

@@ -61,6 +61,12 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
     shutil.move(str(seeds), moved)  # a moved ensemble directory still finds its members
     assert read_ensemble(str(moved), track)["members"] == [str(moved / "seed-42"), str(moved / "seed-43")]
     assert read_ensemble(str(moved), track)["thresholds"] == {"threshold": 0.3}
+    (moved / "ensemble.json").write_text(json.dumps({"track": track.NAME, "members": ["seed-42"]}))  # by hand
+    assert read_ensemble(str(moved), track) == {"track": track.NAME, "members": [str(moved / "seed-42")],
+                                                "weights": None, "thresholds": None, "votes": None, "combine": None,
+                                                "chosen_on": None}
+    write_ensemble(str(moved), track.NAME, [str(moved / "seed-42"), str(moved / "seed-43")], {"threshold": 0.3},
+                   chosen_on="dev")
     shutil.move(str(moved), seeds)
     # an ensemble of ensembles stands for all their models
     assert model_dirs_in(str(folds), track) == [str(folds / "fold-0" / "model"), str(seeds / "seed-42"),
@@ -77,6 +83,8 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
                          ({"track": track.NAME, "members": ["a", "b"], "weights": [1, float("nan")]}, "finite"),
                          ({"track": track.NAME, "members": [".", "a"]}, "the ensemble is its own member"),
                          ({"track": track.NAME, "members": ["a"], "votes": 1}, "event_extraction models do not vote"),
+                         ({"track": track.NAME, "members": ["a"], "thresholds": 0.3}, "should be null or an object"),
+                         ({"track": track.NAME, "members": ["a"], "thresholds": {"threshold": "0.3"}}, "of numbers"),
                          (["a"], "should hold a JSON object")):
         bad.mkdir(exist_ok=True)
         (bad / "ensemble.json").write_text(json.dumps(doc))
@@ -93,3 +101,15 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
         with pytest.raises(ModelDirError, match=r"\"votes\" should be null, or above 0 and at most the members' "
                                                 r"total weight \(2(\.5)?\) with \"thresholds\" null"):
             read_ensemble(str(bad), voting)
+
+    combining = SimpleNamespace(NAME="reading_comprehension", COMBINE_RULES=("probabilities", "span probabilities"))
+    write_ensemble(str(bad), combining.NAME, [str(bad / "a"), str(bad / "b")], combine="span probabilities")
+    assert read_ensemble(str(bad), combining)["combine"] == "span probabilities"
+    for named, doc, message in (
+            (combining, {"combine": "mean"}, "should be null, or one of probabilities, span probabilities"),
+            (combining, {"combine": ["probabilities"]}, "should be null, or one of"),
+            (track, {"combine": "probabilities"}, r"should be null \(event_extraction ensembles have one way to"),
+            (voting, {"combine": "probabilities"}, r"should be null \(relation_extraction ensembles have one way")):
+        (bad / "ensemble.json").write_text(json.dumps(dict({"track": named.NAME, "members": ["a", "b"]}, **doc)))
+        with pytest.raises(ModelDirError, match=r"ensemble.json: \"combine\" " + message):
+            read_ensemble(str(bad), named)

@@ -1,4 +1,5 @@
-"""DuReader_robust windows, training targets, and the vectorized span search."""
+"""DuReader_robust windows, training targets, the vectorized span search, and the ways an ensemble combines its
+members' start and end distributions."""
 import numpy as np
 import pytest
 
@@ -89,3 +90,66 @@ def test_best_spans_of_a_row_without_allowed_positions():
     start, end = np.full((1, 10), -np.inf), np.zeros((1, 10))
     starts, ends, scores = spans.best_spans(start, end, 4)
     assert scores[0] == -np.inf and 0 <= starts[0] <= ends[0] < 10
+
+
+def test_mixture_span_search_scores_the_weighted_mixture_of_the_members_span_distributions():
+    rng = np.random.default_rng(2)
+    start, end = rng.normal(size=(3, 4, 20)), rng.normal(size=(3, 4, 20))
+    start[:, :, :2] = -np.inf  # no answer may start there
+    start[:, 0, 3], end[:, 0, 8] = 6.0, 6.0  # the likeliest pair is 6 tokens long: too long for 5
+    weights = np.array([0.5, 0.3, 0.2])
+    starts, ends, scores = spans.mixture_spans(start, end, 5, weights)
+    for row in range(4):  # every allowed span, scored directly
+        scored = {(i, j): np.log(sum(w * np.exp(start[m, row, i] + end[m, row, j]) for m, w in enumerate(weights)))
+                  for i in range(2, 20) for j in range(i, min(20, i + 5))}
+        best = max(scored, key=scored.get)
+        assert (starts[row], ends[row]) == best and np.isclose(scores[row], scored[best])
+    for got, expected in zip(spans.mixture_spans(start[:1], end[:1], 5, [1.0]), spans.best_spans(start[0], end[0], 5)):
+        np.testing.assert_allclose(got, expected)
+
+
+class Member:
+    """A stand-in for a predict model: the same start and end log-probabilities for any batch."""
+
+    def __init__(self, start, end):
+        self.outputs = [start, end]
+
+    def calls(self, run):
+        return lambda inputs: self.outputs
+
+
+def test_each_combining_rule_picks_the_span_its_definition_scores_best():
+    rng = np.random.default_rng(3)
+    batch, length, max_answer_len = 40, 6, 4
+    weights = np.array([0.6, 0.4])
+
+    def log_softmax(x):
+        return (x - np.logaddexp.reduce(x, axis=-1, keepdims=True)).astype("float32")
+
+    start, end = (log_softmax(2 * rng.normal(size=(2, batch, length))) for _ in range(2))
+    members = [Member(start[m], end[m]) for m in range(2)]
+    predictor = spans.Predictor(None, members, 64, max_answer_len=max_answer_len, weights=weights)
+    allowed = np.ones((batch, length), bool)
+    allowed[:, 0] = False  # [CLS]
+    p_start, p_end = np.exp(start.astype("float64")), np.exp(end.astype("float64"))
+    definitions = {  # the score of span (i, j) in row b under each rule
+        "probabilities": lambda b, i, j: np.log(weights @ p_start[:, b, i]) + np.log(weights @ p_end[:, b, j]),
+        "log-probabilities": lambda b, i, j: weights @ start[:, b, i] + weights @ end[:, b, j],
+        "span probabilities": lambda b, i, j: np.log(weights @ (p_start[:, b, i] * p_end[:, b, j]))}
+    picked = {}
+    for rule, score in definitions.items():
+        starts, ends, _ = predictor.spans([m.outputs for m in members], allowed, rule)
+        for b in range(batch):
+            candidates = [(i, j) for i in range(1, length) for j in range(i, min(length, i + max_answer_len))]
+            assert (starts[b], ends[b]) == max(candidates, key=lambda s: score(b, *s)), (rule, b)
+        picked[rule] = list(zip(starts, ends))
+    # the rules disagree on some rows: the test tells them apart
+    assert any(len({picked[rule][b] for rule in definitions}) == 3 for b in range(batch))
+    one = spans.Predictor(None, members[:1], 64, max_answer_len=max_answer_len)
+    for rule in definitions:  # one model is that model, whatever the rule
+        for got, expected in zip(one.spans([members[0].outputs], allowed, rule),
+                                 spans.best_spans(np.where(allowed, start[0], -np.inf),
+                                                  np.where(allowed, end[0], -np.inf), max_answer_len)):
+            np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="'mean' is not one of probabilities, log-probabilities, span probabilities"):
+        predictor.predict([], rules=["mean"])

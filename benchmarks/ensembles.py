@@ -40,6 +40,10 @@ def fmt(name, value):
     return "" if value is None else f"{value:.1f}" if name == "reading_comprehension" else f"{value:.3f}"
 
 
+def signed(name, value):
+    return f"{value:+.1f}" if name == "reading_comprehension" else f"{value:+.3f}"
+
+
 def predict_test(name, model_dirs, data_dir, out, thresholds=None, predictor=None):
     """Test F1 of one model or an ensemble (in this process, or `predictor`); thresholds: a setting that
     replaces the models'."""
@@ -312,8 +316,8 @@ def speed_part(n, models, log=print):
 def resampled_cells(name, resampled):
     if not resampled:
         return " | | "
-    span = "{:+.1f} to {:+.1f}" if name == "reading_comprehension" else "{:+.3f} to {:+.3f}"
-    return (f"{span.format(*resampled['over_mean'])} | {span.format(*resampled['over_best'])} | "
+    low_high = [" to ".join(signed(name, v) for v in resampled[k]) for k in ("over_mean", "over_best")]
+    return (f"{low_high[0]} | {low_high[1]} | "
             f"{100 * resampled['target_met']:.0f}%")
 
 
@@ -336,7 +340,8 @@ def tables(results, n):
                        f"{r['combine']} averaged" if r.get("combine") else "")
                 lines.append(f"| {set_name} | {name} | {', '.join(fmt(name, v) for v in r['members'])} | "
                              f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | **{fmt(name, r['ensemble'])}** | "
-                             f"{how} | {r['gain_over_mean']:+.3f} | {fmt(name, r['spread'])} | "
+                             f"{how} | {signed(name, r['gain_over_mean'])} | "
+                             f"{fmt(name, r['spread'])} | "
                              f"{fmt(name, r['averaged'])} | {fmt(name, r.get('rechosen'))} | "
                              f"{', '.join(fmt(name, v) for v in r.get('vote_test', {}).values())} | "
                              + resampled_cells(name, r.get("resampled")) + " |")

@@ -137,6 +137,9 @@ def predict_parser(description):
                                                "every model predicts at its own thresholds and an SPO is kept "
                                                "where models of total weight (1 each by default) at least VOTES "
                                                "predict it")
+    p.add_argument("--combine", help="how the ensemble combines its models (reading comprehension: the average of "
+                                     "their start and end \"probabilities\" (default), of their \"log-probabilities\""
+                                     ", or of their \"span probabilities\"; SEEDS=N chooses one on dev)")
     p.add_argument("--input", required=True, help="the official test file")
     p.add_argument("--output", required=True, help="submission file to write")
     p.add_argument("--batch-size", type=integer_from(1), default=32)

@@ -173,10 +173,10 @@ def tune_thresholds(track, predictor, config, items, progress=lambda x, **k: x):
 
 
 def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unfinished=False, weights=None,
-                   votes=None):
+                   votes=None, combine=None):
     """The Predictor of trained model directories: one model, or an ensemble of several whose outputs it
-    averages (`weights`, equal by default), or, with `votes`, whose predictions it votes on (common.ensemble.
-    Voting). An ensemble directory (pipeline --seeds, tools.kfold) counts as one, predicting as it was
+    averages (`weights`, equal by default; `combine`: one of the track's COMBINE_RULES, None: as the directories
+    say), or, with `votes`, whose predictions it votes on (common.ensemble.Voting). An ensemble directory (pipeline --seeds, tools.kfold) counts as one, predicting as it was
     submitted. Each model is built once from its directory's config, encoder shape, vocabulary and weights;
     models that read text differently are refused, naming the two directories."""
     from common.ensemble import Voting
@@ -199,6 +199,8 @@ def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unf
         predictor = predictors[0]
     else:
         predictor = _averaged(model_dirs, predictors, weights)
+    if combine is not None:
+        predictor.combine = combine
     predictor.batch_size = batch_size
     return predictor
 
@@ -301,12 +303,16 @@ def predict_main(track, description):
         if not 0 < args.votes <= total:
             raise ModelDirError(f"--votes: {args.votes:g} is not above 0 and at most the members' total weight, "
                                 f"{total:g}")
+    rules = getattr(track, "COMBINE_RULES", ())
+    if args.combine is not None and args.combine not in rules:
+        raise ModelDirError(f"--combine: {args.combine!r} is not one of {', '.join(rules)}" if rules else
+                            f"--combine: {track.NAME} ensembles have one way to combine their models")
     for model_dir in args.model_dir:  # fail before reading the test file
         for member in model_dirs_in(model_dir, track):
             load_model_dir(member, track, args.use_unfinished)
     items = track.load(args.input, report=False, require_items=True)
     predictor = load_predictor(track, args.model_dir, args.batch_size, args.precision, args.use_unfinished,
-                               args.weights, args.votes)
+                               args.weights, args.votes, args.combine)
     from common.training import progress  # TensorFlow: only once the inputs are read
     started = time.time()
     rows = track.to_submission(items, predictor.predict(track.inputs(items), progress))

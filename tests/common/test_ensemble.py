@@ -64,6 +64,8 @@ def test_an_ensemble_of_copies_of_one_model_predicts_what_the_model_does(trained
             assert result.returncode == 0, result.stderr[-3000:]
             assert submission(tmp_path / (rule + ".json")) == outputs["one"], rule
         assert load_predictor(rc, str(tmp_path / "span probabilities")).combine == "span probabilities"
+        assert load_predictor(rc, str(tmp_path / "span probabilities"), combine="log-probabilities").combine == \
+            "log-probabilities"  # predict.py --combine replaces the rule the directory names
         # averaged with a model of the default rule, the ensemble falls back to the default
         assert load_predictor(rc, [str(tmp_path / "span probabilities"), model]).combine is None
         # on dev, copies score alike under every rule: of equal ones, the first (the default) is chosen
@@ -71,6 +73,13 @@ def test_an_ensemble_of_copies_of_one_model_predicts_what_the_model_does(trained
                                           precision="fp32")  # "auto" would leave this process in bfloat16
         assert choice["combine"] == rc.COMBINE_RULES[0] and list(choice["dev_f1"]) == list(rc.COMBINE_RULES)
         assert len(set(choice["dev_f1"].values())) == 1
+        for name, value, message in ((track, "mean", "'mean' is not one of probabilities, log-probabilities, span "
+                                                         "probabilities"),
+                                     ("event_extraction", "probabilities", "event_extraction ensembles have one way "
+                                                                           "to combine their models")):
+            result = predict_here(name, "--model-dir", model, "--combine", value, "--input", str(test),
+                                  "--output", str(tmp_path / "refused.json"))
+            assert result.returncode == 2 and result.stderr.strip() == f"error: --combine: {message}"
 
 
 @pytest.mark.trains

@@ -294,11 +294,7 @@ def read_ensemble(model_dir, track):
         raise ModelDirError(f"{path}: \"votes\" should be null" + (
             f", or above 0 and at most the members' total weight ({total:g}) with \"thresholds\" null"
             if hasattr(track, "vote_key") else f" ({track.NAME} models do not vote)"))
-    rules, combine = getattr(track, "COMBINE_RULES", ()), doc.get("combine")
-    if combine is not None and combine not in rules:
-        raise ModelDirError(f"{path}: \"combine\" should be null" + (
-            f", or one of {', '.join(rules)}" if rules else
-            f" ({track.NAME} ensembles have one way to combine their members)"))
+    check_combine(track, doc.get("combine"), f"{path}: \"combine\"")
     thresholds = doc.get("thresholds")
     if thresholds is not None and not (isinstance(thresholds, dict) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in thresholds.values())):
@@ -306,6 +302,14 @@ def read_ensemble(model_dir, track):
                             "{\"threshold\": 0.4}")
     return {"weights": None, "thresholds": None, "votes": None, "combine": None, "chosen_on": None, **doc,
             "members": [os.path.normpath(os.path.join(model_dir, m)) for m in members]}
+
+
+def check_combine(track, combine, where):
+    """ModelDirError, `where` first, unless `combine` is None or one of the track's COMBINE_RULES."""
+    rules = getattr(track, "COMBINE_RULES", ())
+    if combine is not None and combine not in rules:
+        raise ModelDirError(f"{where}: {combine!r} is not one of {', '.join(rules)}" if rules else
+                            f"{where}: {track.NAME} ensembles have one way to combine their models")
 
 
 def model_dirs_in(model_dir, track, within=()):

@@ -176,7 +176,8 @@ def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unf
                    votes=None, combine=None):
     """The Predictor of trained model directories: one model, or an ensemble of several whose outputs it
     averages (`weights`, equal by default; `combine`: one of the track's COMBINE_RULES, None: as the directories
-    say), or, with `votes`, whose predictions it votes on (common.ensemble.Voting). An ensemble directory (pipeline --seeds, tools.kfold) counts as one, predicting as it was
+    say), or, with `votes`, whose predictions it votes on (common.ensemble.Voting). An ensemble directory
+    (pipeline --seeds, tools.kfold) counts as one, predicting as it was
     submitted. Each model is built once from its directory's config, encoder shape, vocabulary and weights;
     models that read text differently are refused, naming the two directories."""
     from common.ensemble import Voting
@@ -286,7 +287,7 @@ def check_ensemble(track, first, other, reading=True):
 def predict_main(track, description):
     """predict.py of `track`: read the test file, predict, write the submission."""
     from common import cli
-    from common.model_dir import load_model_dir, model_dirs_in
+    from common.model_dir import check_combine, load_model_dir, model_dirs_in
     from common.options import ModelDirError
 
     args = cli.predict_parser(description).parse_args()
@@ -303,10 +304,7 @@ def predict_main(track, description):
         if not 0 < args.votes <= total:
             raise ModelDirError(f"--votes: {args.votes:g} is not above 0 and at most the members' total weight, "
                                 f"{total:g}")
-    rules = getattr(track, "COMBINE_RULES", ())
-    if args.combine is not None and args.combine not in rules:
-        raise ModelDirError(f"--combine: {args.combine!r} is not one of {', '.join(rules)}" if rules else
-                            f"--combine: {track.NAME} ensembles have one way to combine their models")
+    check_combine(track, args.combine, "--combine")
     for model_dir in args.model_dir:  # fail before reading the test file
         for member in model_dirs_in(model_dir, track):
             load_model_dir(member, track, args.use_unfinished)

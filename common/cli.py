@@ -65,17 +65,18 @@ def train_parser(description, track):
     defaults = track.DEFAULTS
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = p.add_argument_group("data (--data-dir finds the official file names; the others override)")
-    data.add_argument("--data-dir", help="directory with the official train/dev/test (and schema) files")
-    data.add_argument("--train")
-    data.add_argument("--dev")
-    data.add_argument("--test", help="optional: predicted after training")
+    data.add_argument("--data-dir", type=os.path.expanduser,
+                      help="directory with the official train/dev/test (and schema) files")
+    data.add_argument("--train", type=os.path.expanduser)
+    data.add_argument("--dev", type=os.path.expanduser)
+    data.add_argument("--test", type=os.path.expanduser, help="optional: predicted after training")
     if "schema" in track.FILES:
-        data.add_argument("--schema")
-    p.add_argument("--bert-dir", required=True,
+        data.add_argument("--schema", type=os.path.expanduser)
+    p.add_argument("--bert-dir", required=True, type=os.path.expanduser,
                    help="a BERT folder: Hugging Face (config.json, model.safetensors or tf_model.h5, vocab.txt) or "
                         "Google TF1 (bert_config.json, bert_model.ckpt.*, vocab.txt)")
     p.add_argument("--word-level", action="store_true", help="jieba pre-tokenization for word-level vocabularies")
-    p.add_argument("--output-dir", required=True, help="model directory to write")
+    p.add_argument("--output-dir", required=True, type=os.path.expanduser, help="model directory to write")
     p.add_argument("--overwrite", action="store_true", help="replace the run an existing --output-dir holds")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from its last resume point (same settings)")
@@ -128,7 +129,7 @@ def train_parser(description, track):
 
 def predict_parser(description):
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--model-dir", required=True, nargs="+",
+    p.add_argument("--model-dir", required=True, nargs="+", type=os.path.expanduser,
                    help="a directory written by train.py; several: an ensemble, their outputs averaged before "
                         "decoding (each model loaded once)")
     p.add_argument("--weights", type=weight, nargs="+", help="the ensemble's weights, one per --model-dir "
@@ -140,8 +141,8 @@ def predict_parser(description):
     p.add_argument("--combine", help="how the ensemble combines its models (reading comprehension: the average of "
                                      "their start and end \"probabilities\" (default), of their \"log-probabilities\""
                                      ", or of their \"span probabilities\"; SEEDS=N chooses one on dev)")
-    p.add_argument("--input", required=True, help="the official test file")
-    p.add_argument("--output", required=True, help="submission file to write")
+    p.add_argument("--input", required=True, type=os.path.expanduser, help="the official test file")
+    p.add_argument("--output", required=True, type=os.path.expanduser, help="submission file to write")
     p.add_argument("--batch-size", type=integer_from(1), default=32)
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="compute precision, whatever the model was trained in (default auto: bf16 where the "

@@ -44,8 +44,8 @@ def convert(src, dst, to):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("src", help="a BERT directory, Google or Hugging Face layout")
-    p.add_argument("dst", help="the directory to write (new or empty)")
+    p.add_argument("src", type=os.path.expanduser, help="a BERT directory, Google or Hugging Face layout")
+    p.add_argument("dst", type=os.path.expanduser, help="the directory to write (new or empty)")
     p.add_argument("--to", required=True, choices=["google", "hf"])
     args = p.parse_args(argv)
     convert(args.src, args.dst, args.to)

@@ -12,6 +12,7 @@ matches, answers cut by every window.
 import argparse
 import dataclasses
 import json
+import os
 
 from common.bert import BertFiles
 from common import cli
@@ -44,9 +45,9 @@ def ceiling(name, data_path, vocab_path, maxlen, stride=None, schema_path=None, 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("track", choices=NAMES)
-    p.add_argument("--data", required=True, help="a train or dev file with gold annotations")
-    p.add_argument("--schema", help="the schema (relation and event extraction)")
-    p.add_argument("--bert-dir", required=True,
+    p.add_argument("--data", required=True, type=os.path.expanduser, help="a train or dev file with gold annotations")
+    p.add_argument("--schema", type=os.path.expanduser, help="the schema (relation and event extraction)")
+    p.add_argument("--bert-dir", required=True, type=os.path.expanduser,
                    help="the BERT folder (either layout) whose vocabulary and casing tokenize the text")
     p.add_argument("--maxlen", type=int, default=256)
     p.add_argument("--stride", type=int)

@@ -171,9 +171,12 @@ def main(argv=None):
     p.add_argument("--folds", type=int, default=5, help="K, the number of folds (default 5)")
     p.add_argument("--fold", type=int, help="run this fold only (0 .. K-1); the last fold to finish writes the results")
     p.add_argument("--fold-seed", type=int, default=0, help="orders the units before they are dealt into folds")
-    p.add_argument("--data-dir", required=True, help="the official train and dev files (and test, schema)")
-    p.add_argument("--bert-dir", required=True, help="a BERT folder, Hugging Face or Google TF1 (as train.py takes it)")
-    p.add_argument("--out", required=True, help="the folds' directories and the results go here")
+    p.add_argument("--data-dir", required=True, type=os.path.expanduser,
+                   help="the official train and dev files (and test, schema)")
+    p.add_argument("--bert-dir", required=True, type=os.path.expanduser,
+                   help="a BERT folder, Hugging Face or Google TF1 (as train.py takes it)")
+    p.add_argument("--out", required=True, type=os.path.expanduser,
+                   help="the folds' directories and the results go here")
     p.add_argument("--batch-size-predict", type=integer_from(1), default=32,
                    help="batch size of the out-of-fold and test predictions")
     p.add_argument("--precision", default="auto", help="also passed to train.py")

@@ -216,12 +216,15 @@ def _guess_track(model_dir, args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model_dir", nargs="?", help="a directory written by train.py, or an ensemble directory (SEEDS: "
-                                                "its dev predictions; k-fold: its out-of-fold predictions)")
+    p.add_argument("model_dir", nargs="?", type=os.path.expanduser,
+                   help="a directory written by train.py, or an ensemble directory (SEEDS: its dev predictions; "
+                        "k-fold: its out-of-fold predictions)")
     p.add_argument("--track", choices=NAMES, help="without a model directory")
-    p.add_argument("--dev", help="gold file (default: the dev file the model was trained with)")
-    p.add_argument("--predictions", help="predictions to analyse (default: the model's dev predictions)")
-    p.add_argument("--out", help="report directory (default MODEL_DIR/report)")
+    p.add_argument("--dev", type=os.path.expanduser,
+                   help="gold file (default: the dev file the model was trained with)")
+    p.add_argument("--predictions", type=os.path.expanduser,
+                   help="predictions to analyse (default: the model's dev predictions)")
+    p.add_argument("--out", type=os.path.expanduser, help="report directory (default MODEL_DIR/report)")
     p.add_argument("--samples", type=cli.integer_from(0), default=20, help="error samples to show (default 20)")
     args = p.parse_args(argv)
     if args.model_dir:

@@ -6,6 +6,7 @@ Exits 0 and prints a one-line summary when the submission is valid; otherwise
 prints every problem found (up to 20) and exits 1.
 """
 import argparse
+import os
 import sys
 
 from common.data import DataError
@@ -30,8 +31,8 @@ def validate(name, test_path, submission_path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--track", required=True, choices=NAMES)
-    parser.add_argument("--test", required=True, help="the official test file")
-    parser.add_argument("--submission", required=True, help="the file to upload")
+    parser.add_argument("--test", required=True, type=os.path.expanduser, help="the official test file")
+    parser.add_argument("--submission", required=True, type=os.path.expanduser, help="the file to upload")
     args = parser.parse_args(argv)
     problems, n = validate(args.track, args.test, args.submission)
     if problems:

@@ -50,3 +50,27 @@ def test_ctrl_c_ends_a_command_in_one_line(capsys):
     with pytest.raises(SystemExit) as stopped:
         cli.run(interrupted)
     assert stopped.value.code == 130 and capsys.readouterr().err == "interrupted (Ctrl-C)\n"
+
+
+def test_every_path_option_reads_a_leading_tilde_as_the_home_folder(tmp_path, monkeypatch):
+    """A quoted "~/data/dev.json" reaches a command unexpanded (the shell expands only a bare ~): each command
+    expands it, as pipeline.py does make's quoted DATA_DIR."""
+    from common import cli
+    from tools import report, validate
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = str(tmp_path)
+    train = cli.train_parser("", track("event_extraction")).parse_args(
+        ["--data-dir", "~/d", "--train", "~/t", "--dev", "~/v", "--test", "~/x", "--schema", "~/s", "--bert-dir",
+         "~/b", "--output-dir", "~/o"])
+    assert [train.data_dir, train.train, train.dev, train.test, train.schema, train.bert_dir, train.output_dir] == [
+        f"{home}/{name}" for name in "dtvxsbo"]
+    predict = cli.predict_parser("").parse_args(["--model-dir", "~/a", "~/b", "--input", "~/t", "--output", "~/s"])
+    assert [*predict.model_dir, predict.input, predict.output] == [f"{home}/{name}" for name in "abts"]
+    calls = []
+    monkeypatch.setattr(validate, "validate", lambda *args: calls.append(args) or ([], 0))
+    monkeypatch.setattr(report, "report_model_dir", lambda *args: calls.append(args) or "r")
+    validate.main(["--track", "relation_extraction", "--test", "~/t", "--submission", "~/s"])
+    report.main(["~/m", "--dev", "~/v", "--predictions", "~/p", "--out", "~/o"])
+    assert calls == [("relation_extraction", f"{home}/t", f"{home}/s"),
+                     (f"{home}/m", f"{home}/v", f"{home}/p", f"{home}/o", 20)]

@@ -110,7 +110,7 @@ def class_transitions_layer():
 def class_crf_nll(emissions, tags, mask, trans):
     """Negative log-likelihood of each class's O/B/I tag path under its own linear-chain CRF, (B, C).
 
-    emissions (B, T, C, 3), tags (B, T, C), mask (B, T) booleans (real positions first), trans (C, 3, 3).
+    emissions (B, T, C, 3), tags (B, T, C), mask (B, T) of 1 at real positions (first) and 0 after, trans (C, 3, 3).
     Computed in float64: log Z and the gold path's score nearly cancel, and in float32 the gradient would
     depend on how the batch is summed (one device against replicas) beyond 1e-5. The cost is small next
     to the encoder's (B x T x C x 9 values per step).
@@ -120,7 +120,11 @@ def class_crf_nll(emissions, tags, mask, trans):
     emissions = tf.cast(emissions, tf.float64)
     trans = tf.cast(trans, tf.float64) + NO_PATH.astype("float64")
     steps = tf.transpose(emissions, [1, 0, 2, 3])                          # (T, B, C, 3)
-    keep = tf.transpose(mask)[:, :, None, None]                            # (T, B, 1, 1)
+    real = tf.cast(mask, tf.float64)
+    # from the lengths, not a transposed mask: Grappler moves a transpose ahead of casts, and a transposed
+    # boolean has oneDNN print an ERROR-level line on every CPU without AVX-512
+    lengths = tf.reduce_sum(tf.cast(real, tf.int32), 1)
+    keep = (tf.range(tf.shape(real)[1])[:, None] < lengths[None, :])[:, :, None, None]  # (T, B, 1, 1)
     first = steps[0] + tf.constant([0, 0, -1e4], tf.float64)              # no path starts inside
 
     def forward(alpha, step):
@@ -129,7 +133,7 @@ def class_crf_nll(emissions, tags, mask, trans):
 
     last = tf.foldl(forward, (steps[1:], keep[1:]), first)
     log_z = tf.reduce_logsumexp(last, -1)                                  # (B, C)
-    one_hot = tf.one_hot(tags, 3, dtype=tf.float64) * tf.cast(mask, tf.float64)[:, :, None, None]
+    one_hot = tf.one_hot(tags, 3, dtype=tf.float64) * real[:, :, None, None]
     point = tf.reduce_sum(emissions * one_hot, [1, 3])
     pairs = tf.einsum("btci,cij,btcj->bc", one_hot[:, :-1], trans, one_hot[:, 1:])
     return tf.cast(log_z - point - pairs, tf.float32)
@@ -141,7 +145,7 @@ def argument_loss(tags, emissions, has_trigger, row_classes, mask, transitions, 
     from common.env import tf
     from common.losses import global_sum
 
-    nll = tf.reduce_sum(class_crf_nll(emissions, tags, mask > 0, transitions.trans) * row_classes, -1)
+    nll = tf.reduce_sum(class_crf_nll(emissions, tags, mask, transitions.trans) * row_classes, -1)
     nll = nll * has_trigger[:, 0]
     count = mask * has_trigger if per == "token" else has_trigger
     return tf.reduce_sum(nll) / tf.maximum(global_sum(tf.reduce_sum(count)), 1.0)

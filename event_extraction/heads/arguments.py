@@ -121,8 +121,8 @@ def class_crf_nll(emissions, tags, mask, trans):
     trans = tf.cast(trans, tf.float64) + NO_PATH.astype("float64")
     steps = tf.transpose(emissions, [1, 0, 2, 3])                          # (T, B, C, 3)
     real = tf.cast(mask, tf.float64)
-    # from the lengths, not a transposed mask: Grappler moves a transpose ahead of casts, and a transposed
-    # boolean has oneDNN print an ERROR-level line on every CPU without AVX-512
+    # from the lengths, not a transposed mask: Grappler moves a transpose ahead of casts, and where oneDNN
+    # does not take booleans (this 2-core AMX machine is one) a transposed boolean prints an ERROR-level line
     lengths = tf.reduce_sum(tf.cast(real, tf.int32), 1)
     keep = (tf.range(tf.shape(real)[1])[:, None] < lengths[None, :])[:, :, None, None]  # (T, B, 1, 1)
     first = steps[0] + tf.constant([0, 0, -1e4], tf.float64)              # no path starts inside

@@ -160,7 +160,7 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
     """(the ensemble's Predictor, dev gold, dev rows, choice) on `dev`, scored with the official metric. The
     averaged ensemble decodes at its members' weighted mean thresholds, each chosen on dev for its own model:
     thresholds chosen again for the ensemble on the same dev set fitted dev, and scored under the members' mean
-    on test in 11 of the 18 ensembles where the two differed (docs/ensembles.md). Where the track's models may vote
+    on test in most ensembles where the two differed (docs/ensembles.md). Where the track's models may vote
     (common.ensemble.Voting), every count of votes, 1 to N, is scored on dev as well (each member predicts at its
     own thresholds), and the best vote replaces the average if it scores higher. Where the track's ensembles have
     COMBINE_RULES, each rule is scored on dev from one pass of the members, and the best (of equal ones, the

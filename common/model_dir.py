@@ -294,7 +294,7 @@ def read_ensemble(model_dir, track):
         raise ModelDirError(f"{path}: \"votes\" should be null" + (
             f", or above 0 and at most the members' total weight ({total:g}) with \"thresholds\" null"
             if hasattr(track, "vote_key") else f" ({track.NAME} models do not vote)"))
-    check_combine(track, doc.get("combine"), f"{path}: \"combine\"")
+    check_combine(track, doc.get("combine"), f"{path}: \"combine\"", null="null")
     thresholds = doc.get("thresholds")
     if thresholds is not None and not (isinstance(thresholds, dict) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in thresholds.values())):
@@ -304,12 +304,15 @@ def read_ensemble(model_dir, track):
             "members": [os.path.normpath(os.path.join(model_dir, m)) for m in members]}
 
 
-def check_combine(track, combine, where):
-    """ModelDirError, `where` first, unless `combine` is None or one of the track's COMBINE_RULES."""
+def check_combine(track, combine, where, null=""):
+    """ModelDirError, `where` first, unless `combine` is None or one of the track's COMBINE_RULES; `null`: how the
+    place writes None (ensemble.json: "null"), named in the error."""
     rules = getattr(track, "COMBINE_RULES", ())
     if combine is not None and combine not in rules:
-        raise ModelDirError(f"{where}: {combine!r} is not one of {', '.join(rules)}" if rules else
-                            f"{where}: {track.NAME} ensembles have one way to combine their models")
+        raise ModelDirError(
+            f"{where}: {combine!r} is not one of {', '.join(rules)}" + (f" (or {null}: {rules[0]})" if null else "")
+            if rules else f"{where}: {track.NAME} ensembles have one way to combine their models"
+            + (f"; leave it {null}" if null else ""))
 
 
 def model_dirs_in(model_dir, track, within=()):

@@ -106,9 +106,11 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
     write_ensemble(str(bad), combining.NAME, [str(bad / "a"), str(bad / "b")], combine="span probabilities")
     assert read_ensemble(str(bad), combining)["combine"] == "span probabilities"
     for named, doc, message in (
-            (combining, {"combine": "mean"}, ": 'mean' is not one of probabilities, span probabilities"),
+            (combining, {"combine": "mean"},
+             r": 'mean' is not one of probabilities, span probabilities \(or null: probabilities\)$"),
             (combining, {"combine": ["probabilities"]}, r": \['probabilities'\] is not one of"),
-            (track, {"combine": "probabilities"}, ": event_extraction ensembles have one way to combine"),
+            (track, {"combine": "probabilities"},
+             ": event_extraction ensembles have one way to combine their models; leave it null$"),
             (voting, {"combine": "probabilities"}, ": relation_extraction ensembles have one way")):
         (bad / "ensemble.json").write_text(json.dumps(dict({"track": named.NAME, "members": ["a", "b"]}, **doc)))
         with pytest.raises(ModelDirError, match=r"ensemble.json: \"combine\"" + message):

@@ -309,10 +309,11 @@ def check_combine(track, combine, where, null=""):
     place writes None (ensemble.json: "null"), named in the error."""
     rules = getattr(track, "COMBINE_RULES", ())
     if combine is not None and combine not in rules:
-        raise ModelDirError(
-            f"{where}: {combine!r} is not one of {', '.join(rules)}" + (f" (or {null}: {rules[0]})" if null else "")
-            if rules else f"{where}: {track.NAME} ensembles have one way to combine their models"
-            + (f"; leave it {null}" if null else ""))
+        if rules:
+            raise ModelDirError(f"{where}: {combine!r} is not one of {', '.join(rules)}"
+                                + (f" (or {null}: {rules[0]})" if null else ""))
+        raise ModelDirError(f"{where}: {track.NAME} ensembles have one way to combine their models"
+                            + (f"; leave it {null}" if null else ""))
 
 
 def model_dirs_in(model_dir, track, within=()):

@@ -270,7 +270,8 @@ class TrainingSession:
                                     ("adv_epsilon", lambda v: 0 < v < math.inf, "a number above 0"),
                                     # options of several tracks' heads (None: the head's default)
                                     ("head_lr_multiplier", lambda v: 0 < v < math.inf, "a number above 0"),
-                                    ("threshold", lambda v: 0 < v < 1, "a probability between 0 and 1")):
+                                    ("threshold", lambda v: 0 < v < 1, "a probability between 0 and 1"),
+                                    ("argument_threshold", lambda v: 0 < v < 1, "a probability between 0 and 1")):
             value = getattr(a, name, None)
             if value is not None and not allowed(value):  # NaN is allowed by none
                 raise DataError(f"--{name.replace('_', '-')} {value:g}: must be {what}")

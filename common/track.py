@@ -225,10 +225,11 @@ def _predictor(track, model_dir, allow_unfinished, group, anchor):
         predictor = _averaged(record["members"], [_predictor(track, m, allow_unfinished, group, anchor)
                                                   for m in record["members"]], record["weights"])
         if record["thresholds"]:
-            if set(record["thresholds"]) != set(getattr(predictor, "thresholds", None) or ()):
+            # a key missing (written before the track had it) keeps the members' mean
+            if not set(record["thresholds"]) <= set(getattr(predictor, "thresholds", None) or ()):
                 raise ModelDirError(f"{os.path.join(model_dir, ENSEMBLE)}: \"thresholds\" should set "
                                     f"{sorted(getattr(predictor, 'thresholds', None) or ())}")
-            predictor.thresholds = dict(record["thresholds"])
+            predictor.thresholds = {**predictor.thresholds, **record["thresholds"]}
         if record["combine"]:
             predictor.combine = record["combine"]
         return predictor

@@ -184,15 +184,16 @@ class Predictor:
     """Batched prediction over the windows of many sentences; events merged across windows.
 
     head: the head (event_extraction.heads); members: its Models, one per model of an ensemble whose
-    outputs the head averages (`weights`) before it decodes. thresholds: {"threshold"}: the probability
-    above which a trigger (span head: an argument) is kept."""
+    outputs the head averages (`weights`) before it decodes. thresholds: the head's (its `thresholds`) of
+    "threshold", the probability above which a trigger (span head: an argument) is kept, and
+    "argument_threshold", the one the trigger heads' argument CRFs decode at."""
 
     def __init__(self, tokenizer, head, members, classes, config, batch_size=32, weights=None):
         self.tokenizer, self.head, self.classes, self.config = tokenizer, head, classes, config
         self.special = special_ids(tokenizer)
         self.models, self.weights = members, mean_weights(len(members), weights)
         self.members = traced(members)
-        self.batch_size, self.thresholds = batch_size, {"threshold": config.threshold}
+        self.batch_size, self.thresholds = batch_size, {k: getattr(config, k) for k in head.thresholds}
         self.cut = [0, 0]
 
     def predict(self, texts, progress=lambda x, **k: x, settings=None):

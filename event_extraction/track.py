@@ -26,6 +26,7 @@ class Config(TrackConfig):
     head: str = "trigger"
     head_lr_multiplier: float = None           # None: the head's own default
     threshold: float = 0.5                     # probability above which a trigger (span head: an argument) is kept
+    argument_threshold: float = 0.5            # trigger heads: the arguments' CRF decodes at it (0.5: as trained)
     max_span_len: int = 32                     # span head: longest argument, in tokens
     max_spans: int = 256                       # span head: arguments per window
     max_trigger_len: int = 16                  # trigger head: longest trigger, in tokens
@@ -63,6 +64,10 @@ def add_arguments(parser):
     head.add_argument("--threshold", type=float, default=DEFAULT.threshold,
                       help="trigger, pointer and span heads: the probability above which a trigger (span head: an "
                            "argument) is kept (the start of the dev search, and the one used with --thresholds fixed)")
+    head.add_argument("--argument-threshold", type=float, default=DEFAULT.argument_threshold,
+                      help="trigger and pointer heads: the arguments' CRFs decode with the O tag's scores shifted by "
+                           "this probability's log-odds; 0.5 decodes them as trained, lower finds more arguments "
+                           "(the start of the dev search, and the one used with --thresholds fixed)")
 
 
 def prepare(args, files, tokenizer, bert_files):
@@ -89,7 +94,8 @@ def prepare(args, files, tokenizer, bert_files):
     rows = head.rows(examples)
     held = head.held(train, examples, lost, files["train"])
     config = Config(**common_config(args, bert_files), schema=schema_lines, head=args.head,
-                    head_lr_multiplier=args.head_lr_multiplier, threshold=args.threshold, max_span_len=max_span_len,
+                    head_lr_multiplier=args.head_lr_multiplier, threshold=args.threshold,
+                    argument_threshold=args.argument_threshold, max_span_len=max_span_len,
                     max_spans=max_spans, **head.fit(examples, rows, classes, max_span_len))
     summary = (f"train: {len(train)} sentences, {len(examples)} windows, {n_spans} argument spans ({held}); "
                f"dev: {len(dev)} sentences; {len(classes.types)} event types, {len(classes)} event type/role classes; "
@@ -120,11 +126,15 @@ def legacy_config(args, model_dir):
 
 
 def threshold_grid(config):
-    """The settings --thresholds dev searches: the trigger heads' trigger threshold, the span head's argument
-    threshold (the tagging heads have none)."""
+    """The settings --thresholds dev searches: every combination of the grid's values of the head's thresholds
+    (the trigger heads' trigger and argument thresholds, the span head's argument threshold; the tagging heads
+    have none)."""
+    from itertools import product
+
     from common.track import THRESHOLD_GRID
 
-    return [{"threshold": t} for t in THRESHOLD_GRID] if HEADS[config.head].thresholded else []
+    names = HEADS[config.head].thresholds
+    return [dict(zip(names, values)) for values in product(THRESHOLD_GRID, repeat=len(names))] if names else []
 
 
 read_units = line_objects  # what k-fold keeps together: the file's sentences, as written

@@ -94,7 +94,8 @@ def out_of_fold(t, model_dirs, dev_files, batch_size, precision):
     grid = t.threshold_grid(config) if hasattr(t, "threshold_grid") else []
     # finished again (say with another --votes), the folds hold the thresholds chosen before; their record
     # keeps the ones they trained with
-    current = (read_tuning(model_dirs[0]).get("fixed") or {k: getattr(config, k) for k in grid[0]}) if grid else None
+    fixed = read_tuning(model_dirs[0]).get("fixed") or {}  # a key the grid gained since: the config's value
+    current = {k: fixed.get(k, getattr(config, k)) for k in grid[0]} if grid else None
     grid = grid + ([current] if grid and current not in grid else [])
     gold, rows = [], {n: [] for n in range(max(1, len(grid)))}
     for model_dir, dev_file in zip(model_dirs, dev_files):

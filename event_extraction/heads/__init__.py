@@ -1,7 +1,8 @@
 """The event extraction heads, one module each, behind one table: `--head NAME` is HEADS[NAME].
 
 Every head has the same small interface (event_extraction/events.py and track.py call nothing else):
-  name, lr_multiplier (its --head-lr-multiplier default), help, thresholded (has a --threshold)
+  name, lr_multiplier (its --head-lr-multiplier default), help, thresholds (the Config fields its decisions
+      are thresholded by: --thresholds dev searches them)
   rows(examples) -> training rows; length(row) -> a row's tokens
   fit(examples, rows, classes, max_span_len) -> {Config field: value}: what it takes from the training
       data (priors, caps), saved in the Config

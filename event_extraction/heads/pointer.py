@@ -13,7 +13,7 @@ from event_extraction.heads import arguments
 
 class PointerHead:
     name = "pointer"
-    thresholded = True  # its decisions have a --threshold
+    thresholds = ("threshold", "argument_threshold")
     lr_multiplier = 10.0
     help = "sigmoid trigger pointers per event type, then the trigger head's arguments (the earlier default)"
     rows, length = staticmethod(arguments.rows), staticmethod(arguments.length)
@@ -88,7 +88,8 @@ class PointerHead:
                                                predictor.config.max_triggers)
                 predictor.cut[0] += cut if n == 0 else 0
                 triggers[n].append(by_span)
-        return arguments.window_events(predictor, examples, [s for s, _ in outputs], triggers)
+        return arguments.window_events(predictor, examples, [s for s, _ in outputs], triggers,
+                                       [s["argument_threshold"] for s in settings])
 
     def gold_events(self, example, classes, config):
         labels = self.collate([(example, None)], classes)["trigger_labels"][0]

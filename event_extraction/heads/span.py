@@ -181,7 +181,7 @@ def decode_span_probabilities(members, weights, start_ok, end_ok, max_span_len, 
 
 class SpanHead:
     name = "span"
-    thresholded = True  # its decisions have a --threshold
+    thresholds = ("threshold",)
     lr_multiplier = 100.0
     help = "every class scores every span (argument-only: one event per event type)"
 

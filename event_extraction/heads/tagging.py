@@ -30,7 +30,7 @@ def memm_token_losses(trans, emissions, tags, mask):
 
 class TaggingHead:
     lr_multiplier = 100.0
-    thresholded = False
+    thresholds = ()
 
     def __init__(self, name, help):
         self.name, self.help = name, help

@@ -27,7 +27,7 @@ def trigger_length_limit(examples, margin=1.5, extra=4):
 
 class TriggerHead:
     name = "trigger"
-    thresholded = True  # its decisions have a --threshold
+    thresholds = ("threshold", "argument_threshold")
     lr_multiplier = 10.0
     help = ("trigger spans per event type scored GlobalPointer-style (multi-label cross-entropy), then, conditioned "
             "on each trigger, O/B/I tags per (event type, role) class under a CRF each (one event per trigger; "
@@ -110,7 +110,8 @@ class TriggerHead:
                                                   config.max_trigger_len, config.max_triggers, setting["threshold"]):
                 predictor.cut[0] += cut if n == 0 else 0
                 triggers[n].append(by_span(spans))
-        return arguments.window_events(predictor, examples, [o[0] for o in outputs], triggers)
+        return arguments.window_events(predictor, examples, [o[0] for o in outputs], triggers,
+                                       [s["argument_threshold"] for s in settings])
 
     def gold_events(self, example, classes, config):
         scored = [(t, f, l) for t, f, l in example.events if l - f < config.max_trigger_len]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from event_extraction import duee, events
-from event_extraction.decoding import decode_class_crf, decode_span_scores, tag_spans, viterbi
+from event_extraction.decoding import NO_PATH, decode_class_crf, decode_span_scores, tag_spans, viterbi
 from event_extraction.heads import HEADS, arguments, span
 from event_extraction.track import Config
 
@@ -164,6 +164,60 @@ def test_class_crf_likelihood_and_decoding_equal_brute_force():
             assert found == expected
 
 
+
+def test_the_argument_threshold_decodes_as_trained_at_one_half_and_tags_more_tokens_below():
+    rng = np.random.default_rng(5)
+    n_classes, n = 3, 6
+    emissions = rng.normal(size=(n + 2, n_classes, 3)).astype("float32")
+    trans = rng.normal(size=(n_classes, 3, 3)).astype("float32")
+    as_trained = [decode_class_crf(emissions, n, trans, [c])[0] for c in range(n_classes)]
+    classes = types.SimpleNamespace(type_classes=[[c] for c in range(n_classes)])
+    found, _ = arguments.trigger_events(emissions, n, trans, classes, range(n_classes))
+    assert [a for _, a in found] == as_trained  # 0.5: the emissions untouched, bit for bit
+    allowed = lambda path: all(not (x == 0 and y == 2) for x, y in zip(path, path[1:]))  # noqa: E731
+    paths = [(0,) + p for p in itertools.product(range(3), repeat=n + 1) if allowed((0,) + p)]  # [CLS] is O
+    tagged = []
+    for threshold in (0.8, 0.5, 0.3, 0.1, 0.02):
+        bias = np.log(threshold / (1 - threshold))  # every O tag pays it: the brute-force best paths under it
+        found, _ = arguments.trigger_events(emissions, n, trans, classes, range(n_classes), argument_threshold=threshold)
+        for c, (_, spans) in enumerate(found):
+            score = lambda path: (sum(emissions[i, c, y] + bias * (y == 0) for i, y in enumerate(path))  # noqa: E731
+                                  + sum((trans[c] + NO_PATH)[x, y] for x, y in zip(path, path[1:])))
+            assert spans == [(c, f + 1, l + 1) for _, f, l in tag_spans(max(paths, key=score)[1:n + 1])]
+        tagged.append(sum(l - f + 1 for _, spans in found for _, f, l in spans))
+    assert tagged == sorted(tagged) and tagged[0] < tagged[-1], tagged
+
+
+def test_arguments_of_many_settings_decoded_together_equal_each_decoded_alone():
+    """arguments.window_events scores each (window, trigger) pair once and decodes it per argument threshold."""
+    rng = np.random.default_rng(7)
+    n_classes, n_windows, width = 4, 3, 9
+    classes = types.SimpleNamespace(type_classes=[[0, 1], [2, 3]])
+    states = rng.normal(size=(n_windows, width, 5)).astype("float32")
+    weights = rng.normal(size=(5, n_classes * 3)).astype("float32")
+    trans = rng.normal(size=(n_classes, 3, 3)).astype("float32")
+
+    def scores(inputs):  # the argument stage: each row's states, shifted by its trigger's first token
+        rows, spans = inputs
+        return ((rows + rows[np.arange(len(rows)), spans[:, 0]][:, None]) @ weights).reshape(len(rows), width,
+                                                                                            n_classes, 3)
+
+    member = types.SimpleNamespace(arguments=scores, transitions=lambda: trans)
+    examples = [types.SimpleNamespace(window=types.SimpleNamespace(length=width - 2 - k)) for k in range(n_windows)]
+    loose = [{(1, 2): [0, 1], (4, 4): [1]}, {(2, 3): [0]}, {}]
+    strict = [{(1, 2): [0]}, {}, {(5, 6): [1]}]
+    settings = [(loose, 0.5), (strict, 0.2), (loose, 0.2), (strict, 0.5)]
+
+    def decoded(chosen, batch_size):
+        predictor = types.SimpleNamespace(members=[member], average=lambda outputs: outputs[0], batch_size=batch_size,
+                                          classes=classes, config=Config(max_trigger_arguments=64), cut=[0, 0])
+        return arguments.window_events(predictor, examples, [states], [t for t, _ in chosen], [a for _, a in chosen])
+
+    alone = [decoded([setting], 32)[0] for setting in settings]
+    assert decoded(settings, 32) == alone and decoded(settings, 1) == alone
+    assert alone[0] != alone[2] and sum(len(a) for w in alone[0] for _, _, a in w) > 0  # the threshold tells
+
+
 def test_the_argument_loss_trains_without_onednn_s_error_line_about_booleans():
     """On CPUs whose oneDNN lacks booleans, a transposed boolean (the CRF's mask once was) prints "E0000 ...
     oneDNN supports DT_BOOL only on platforms with AVX-512" into every event extraction training: an error line
@@ -300,3 +354,15 @@ def test_limits_and_prior_come_from_the_training_data(tokenizer, classes):
     assert longest >= max(l - f + 1 for _, f, l in examples[0].spans) and most >= len(examples[0].spans)
     prior = span.span_prior(examples, len(classes), longest)
     assert 0 < prior < len(examples[0].spans) / len(classes)
+
+
+def test_the_dev_search_covers_every_threshold_of_the_head():
+    from common.track import THRESHOLD_GRID
+    from event_extraction.track import threshold_grid
+
+    for head, names in (("trigger", {"threshold", "argument_threshold"}), ("pointer", {"threshold", "argument_threshold"}),
+                        ("span", {"threshold"}), ("crf", set())):
+        grid = threshold_grid(Config(head=head))
+        assert len(grid) == (len(THRESHOLD_GRID) ** len(names) if names else 0), head
+        assert all(set(setting) == names for setting in grid) and len({tuple(s.items()) for s in grid}) == len(grid)
+        assert not names or {k: 0.5 for k in names} in grid

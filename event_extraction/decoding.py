@@ -74,18 +74,25 @@ def decode_span_scores(shared, start, end, start_ok, end_ok, max_span_len, cap=N
     return sorted((c, f, l) for _, c, f, l in found[:len(found) - cut]), cut
 
 
-def decode_class_crf(emissions, length, trans, classes, cap=None):
-    """[(class, start, end)] positions 1..length: each class's best O/B/I path (its own CRF) over emissions
-    (T, n_classes, 3), for `classes`; the `cap` strongest by their B emission; (spans, how many were cut)."""
+def decode_class_crf(emissions, length, trans, classes, cap=None, o_shifts=(0.0,)):
+    """Per shift of the O tag's emissions (`o_shifts`, all decoded as one batch): ([(class, start, end)] positions
+    1..length, how many the cap cut). Each class's best O/B/I path (its own CRF) over emissions (T, n_classes, 3),
+    for `classes`; the `cap` strongest by their B emission. A shift of 0 decodes the emissions as they are."""
     classes = np.asarray(classes, int)
     columns = np.transpose(emissions[:length + 2, classes], (1, 0, 2))     # (k, length + 2, 3) with [CLS], [SEP]
-    paths, _ = viterbi(columns, np.full(len(classes), length + 2), trans[classes] + NO_PATH)
-    found, scores = [], []
-    for k, path in enumerate(paths):
-        for _, first, last in tag_spans(path[1:length + 1]):
-            found.append((int(classes[k]), first + 1, last + 1))
-            scores.append(emissions[first + 1, classes[k], 1])
-    if cap is None or len(found) <= cap:
-        return found, 0
-    keep = sorted(np.argsort(scores, kind="stable")[::-1][:cap])
-    return [found[k] for k in keep], len(found) - cap
+    shifts = np.array([[s, 0, 0] for s in o_shifts], columns.dtype)[:, None, None]
+    batch = (columns[None] + shifts).reshape((-1,) + columns.shape[1:])   # (shifts x k, length + 2, 3)
+    paths, _ = viterbi(batch, np.full(len(batch), length + 2), np.tile(trans[classes] + NO_PATH, (len(o_shifts), 1, 1)))
+    decoded = []
+    for n in range(len(o_shifts)):
+        found, scores = [], []
+        for k, path in enumerate(paths[n * len(classes):(n + 1) * len(classes)]):
+            for _, first, last in tag_spans(path[1:length + 1]):
+                found.append((int(classes[k]), first + 1, last + 1))
+                scores.append(emissions[first + 1, classes[k], 1])
+        if cap is None or len(found) <= cap:
+            decoded.append((found, 0))
+        else:
+            keep = sorted(np.argsort(scores, kind="stable")[::-1][:cap])
+            decoded.append(([found[k] for k in keep], len(found) - cap))
+    return decoded

@@ -151,25 +151,22 @@ def argument_loss(tags, emissions, has_trigger, row_classes, mask, transitions, 
     return tf.reduce_sum(nll) / tf.maximum(global_sum(tf.reduce_sum(count)), 1.0)
 
 
-def trigger_events(emissions, length, transitions, classes, types, cap=None, argument_threshold=0.5):
-    """[(type, [(class, first, last)])]: the events of one trigger span, a trigger of type t reading the
-    classes of t only, from its (T, classes, 3) emissions; how many arguments the cap cut.
+def trigger_events(emissions, length, transitions, classes, types, cap=None, argument_thresholds=(0.5,)):
+    """Per argument threshold: the events of one trigger span [(type, [(class, first, last)])], a trigger of type t
+    reading the classes of t only, from its (T, classes, 3) emissions, and how many arguments the cap cut.
 
-    argument_threshold: the O tag's emissions are shifted by its log-odds, log(p / (1 - p)), before the CRF
-    decodes, as a probability threshold would move a binary decision: 0.5 decodes the scores as trained, a
-    lower one tags more tokens as arguments (never fewer). The CRF is trained on gold paths alone, so nothing
-    in training sets the balance of precision and recall the official metric rewards; on real DuEE text the
-    models trained here find fewer arguments than they miss, and a value chosen on dev lifts their F1 (README,
-    event extraction thresholds)."""
-    if argument_threshold != 0.5:
-        emissions = emissions + np.array([np.log(argument_threshold / (1 - argument_threshold)), 0, 0],
-                                         emissions.dtype)
-    found, cut = [], 0
+    An argument threshold p shifts the O tag's emissions by its log-odds, log(p / (1 - p)), before the CRF decodes,
+    as a probability threshold moves a binary decision: 0.5 decodes the scores as trained, a lower one tags more
+    tokens as arguments. The CRF is trained on gold paths alone, so nothing in training sets the balance of
+    precision and recall the official metric rewards; on real DuEE text the models trained here find fewer
+    arguments than they miss, and a threshold chosen on dev lifts their F1 (README, "The argument threshold")."""
+    shifts = [float(np.log(p / (1 - p))) if p != 0.5 else 0.0 for p in argument_thresholds]
+    found = [([], 0) for _ in shifts]
     for t in types:
-        arguments, cut_here = decode_class_crf(emissions, length, transitions, classes.type_classes[t], cap)
-        found.append((t, arguments))
-        cut += cut_here
-    return found, cut
+        for n, (arguments, cut) in enumerate(decode_class_crf(emissions, length, transitions, classes.type_classes[t],
+                                                              cap, shifts)):
+            found[n] = (found[n][0] + [(t, arguments)], found[n][1] + cut)
+    return found
 
 
 def window_events(predictor, examples, states, triggers, argument_thresholds):
@@ -198,10 +195,9 @@ def window_events(predictor, examples, states, triggers, argument_thresholds):
         emissions = predictor.average([m.arguments([s[rows], spans]) for m, s in zip(members, states)])
         for (k, span, by_type), e in zip(part, emissions):
             for t, thresholds in by_type.items():
-                for threshold in thresholds:
-                    [(_, arguments)], cut = trigger_events(e, examples[k].window.length, transitions,
-                                                           predictor.classes, [t],
-                                                           predictor.config.max_trigger_arguments, threshold)
+                found = trigger_events(e, examples[k].window.length, transitions, predictor.classes, [t],
+                                       predictor.config.max_trigger_arguments, thresholds)
+                for threshold, ([(_, arguments)], cut) in zip(thresholds, found):
                     predictor.cut[1] += cut if (k, span, t) in first and threshold == argument_thresholds[0] else 0
                     decoded[k][t, span, threshold] = arguments
     return [[[(t, span, decoded[k][t, span, threshold]) for span, types in by_span.items() for t in types]
@@ -220,6 +216,6 @@ def gold_events(example, classes, triggers):
     no_transitions = np.zeros((len(classes), 3, 3), "float32")
     found = []
     for span, types in triggers.items():
-        events, _ = trigger_events(emissions[span], example.window.length, no_transitions, classes, types)
+        [(events, _)] = trigger_events(emissions[span], example.window.length, no_transitions, classes, types)
         found += [(t, span, arguments) for t, arguments in events]
     return found

@@ -80,14 +80,15 @@ class PointerHead:
         token_ids = token_arrays(examples)
         outputs = [m.predict([token_ids, np.zeros_like(token_ids)]) for m in predictor.members]
         probs = predictor.average([p for _, p in outputs])
-        triggers = []
-        for n, setting in enumerate(settings):
-            triggers.append([])
+        by_threshold = {}  # decoded once per trigger threshold the settings use
+        for n, threshold in enumerate(dict.fromkeys(s["threshold"] for s in settings)):
+            by_threshold[threshold] = []
             for k, example in enumerate(examples):
-                by_span, cut = window_triggers(probs[k], example.window.length, setting["threshold"],
+                by_span, cut = window_triggers(probs[k], example.window.length, threshold,
                                                predictor.config.max_triggers)
                 predictor.cut[0] += cut if n == 0 else 0
-                triggers[n].append(by_span)
+                by_threshold[threshold].append(by_span)
+        triggers = [by_threshold[s["threshold"]] for s in settings]
         return arguments.window_events(predictor, examples, [s for s, _ in outputs], triggers,
                                        [s["argument_threshold"] for s in settings])
 

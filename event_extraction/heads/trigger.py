@@ -103,13 +103,14 @@ class TriggerHead:
         token_ids = token_arrays(examples)
         outputs = [m.predict([token_ids, np.zeros_like(token_ids)]) for m in predictor.members]
         config = predictor.config
-        triggers = []
-        for n, setting in enumerate(settings):
-            triggers.append([])
+        by_threshold = {}  # decoded once per trigger threshold the settings use
+        for n, threshold in enumerate(dict.fromkeys(s["threshold"] for s in settings)):
+            by_threshold[threshold] = []
             for spans, cut in span.decode_windows(predictor, examples, [o[1:] for o in outputs],
-                                                  config.max_trigger_len, config.max_triggers, setting["threshold"]):
+                                                  config.max_trigger_len, config.max_triggers, threshold):
                 predictor.cut[0] += cut if n == 0 else 0
-                triggers[n].append(by_span(spans))
+                by_threshold[threshold].append(by_span(spans))
+        triggers = [by_threshold[s["threshold"]] for s in settings]
         return arguments.window_events(predictor, examples, [o[0] for o in outputs], triggers,
                                        [s["argument_threshold"] for s in settings])
 

@@ -50,6 +50,21 @@ def test_an_ensemble_of_copies_of_one_model_predicts_what_the_model_does(trained
 
         with pytest.raises(ModelDirError, match="ensemble.json: its members vote, so it cannot be averaged"):
             load_predictor(track_named(track), [str(tmp_path / "voting"), model])  # refused before any is built
+    if track == "event_extraction":  # thresholds an ensemble directory sets: a key it lacks keeps the members' mean
+        from common.options import ModelDirError
+        from common.track import load_predictor
+        from event_extraction import track as ee
+
+        own = load_predictor(ee, model).thresholds
+        for name, thresholds in (("older", {"threshold": 0.3}), ("unknown", {"subject_threshold": 0.3})):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "ensemble.json").write_text(json.dumps(
+                {"track": track, "members": [model] * 2, "thresholds": thresholds}))
+        assert set(own) == {"threshold", "argument_threshold"}
+        assert load_predictor(ee, str(tmp_path / "older")).thresholds == {**own, "threshold": 0.3}
+        with pytest.raises(ModelDirError, match=r"ensemble.json: \"thresholds\" should set \['argument_threshold', "
+                                                r"'threshold'\]"):
+            load_predictor(ee, str(tmp_path / "unknown"))
     if track == "reading_comprehension":  # copies combined by each rule; the rule an ensemble directory names
         from common.track import load_predictor
         from reading_comprehension import track as rc

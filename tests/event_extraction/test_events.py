@@ -159,7 +159,7 @@ def test_class_crf_likelihood_and_decoding_equal_brute_force():
             log_z = np.logaddexp.reduce([score(p) for p in paths])
             assert nll[k, cls] == pytest.approx(log_z - score(tuple(tags[k, :n, cls])), rel=1e-4, abs=1e-4)
             best = max((p for p in paths if p[0] == 0), key=score)  # [CLS] is O
-            found, _ = decode_class_crf(emissions[k, :n], n - 2, trans, [cls])
+            [(found, _)] = decode_class_crf(emissions[k, :n], n - 2, trans, [cls])
             expected = [(cls, f + 1, l + 1) for _, f, l in tag_spans(best[1:n - 1])]
             assert found == expected
 
@@ -170,16 +170,17 @@ def test_the_argument_threshold_decodes_as_trained_at_one_half_and_tags_more_tok
     n_classes, n = 3, 6
     emissions = rng.normal(size=(n + 2, n_classes, 3)).astype("float32")
     trans = rng.normal(size=(n_classes, 3, 3)).astype("float32")
-    as_trained = [decode_class_crf(emissions, n, trans, [c])[0] for c in range(n_classes)]
+    as_trained = [decode_class_crf(emissions, n, trans, [c])[0][0] for c in range(n_classes)]
     classes = types.SimpleNamespace(type_classes=[[c] for c in range(n_classes)])
-    found, _ = arguments.trigger_events(emissions, n, trans, classes, range(n_classes))
+    [(found, _)] = arguments.trigger_events(emissions, n, trans, classes, range(n_classes))
     assert [a for _, a in found] == as_trained  # 0.5: the emissions untouched, bit for bit
+    thresholds = (0.8, 0.5, 0.3, 0.1, 0.02)
+    together = arguments.trigger_events(emissions, n, trans, classes, range(n_classes), argument_thresholds=thresholds)
     allowed = lambda path: all(not (x == 0 and y == 2) for x, y in zip(path, path[1:]))  # noqa: E731
     paths = [(0,) + p for p in itertools.product(range(3), repeat=n + 1) if allowed((0,) + p)]  # [CLS] is O
     tagged = []
-    for threshold in (0.8, 0.5, 0.3, 0.1, 0.02):
-        bias = np.log(threshold / (1 - threshold))  # every O tag pays it: the brute-force best paths under it
-        found, _ = arguments.trigger_events(emissions, n, trans, classes, range(n_classes), argument_threshold=threshold)
+    for threshold, (found, _) in zip(thresholds, together):  # decoded as one batch: each as the brute-force best
+        bias = np.log(threshold / (1 - threshold))  # every O tag pays it
         for c, (_, spans) in enumerate(found):
             score = lambda path: (sum(emissions[i, c, y] + bias * (y == 0) for i, y in enumerate(path))  # noqa: E731
                                   + sum((trans[c] + NO_PATH)[x, y] for x, y in zip(path, path[1:])))
@@ -208,14 +209,16 @@ def test_arguments_of_many_settings_decoded_together_equal_each_decoded_alone():
     strict = [{(1, 2): [0]}, {}, {(5, 6): [1]}]
     settings = [(loose, 0.5), (strict, 0.2), (loose, 0.2), (strict, 0.5)]
 
-    def decoded(chosen, batch_size):
+    def decoded(chosen, batch_size, cap=64):
         predictor = types.SimpleNamespace(members=[member], average=lambda outputs: outputs[0], batch_size=batch_size,
-                                          classes=classes, config=Config(max_trigger_arguments=64), cut=[0, 0])
+                                          classes=classes, config=Config(max_trigger_arguments=cap), cut=[0, 0])
         return arguments.window_events(predictor, examples, [states], [t for t, _ in chosen], [a for _, a in chosen])
 
     alone = [decoded([setting], 32)[0] for setting in settings]
     assert decoded(settings, 32) == alone and decoded(settings, 1) == alone
     assert alone[0] != alone[2] and sum(len(a) for w in alone[0] for _, _, a in w) > 0  # the threshold tells
+    capped = [decoded([setting], 32, cap=1)[0] for setting in settings]  # the cap applies to each setting
+    assert decoded(settings, 32, cap=1) == capped != alone
 
 
 def test_the_argument_loss_trains_without_onednn_s_error_line_about_booleans():

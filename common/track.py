@@ -22,6 +22,7 @@ tracks (tools/: validate, report, ceiling, kfold) use nothing else:
   write_submission(path, rows), read_predictions(path) -> rows, check_submission(test, submission)
   decode_gold(config, tokenizer, items) -> predictions       the items' labels encoded and decoded back
   threshold_grid(config) -> [settings], optional             the threshold settings --thresholds dev searches
+  THRESHOLDS_IN_TURN, optional      the keys of a setting chosen one at a time, in order (common.track.choose_thresholds)
   vote_key(element), optional       what makes two predicted elements (say SPOs) one: its ensembles may vote
   COMBINE_RULES, optional           the ways its ensembles may combine their members' outputs (the first is the
                                     default); pipeline --seeds chooses one on dev (ensemble.json "combine")
@@ -143,13 +144,22 @@ def train_main(track, description):
     cli.warn_if_unlearned(best, "f1", predictor.warning())
 
 
-def choose_thresholds(grid, scores, current):
+def choose_thresholds(grid, scores, current, in_turn=()):
     """The setting of `grid` with the best score (of `scores`, one per setting); of equal ones, the nearest to
-    `current` (then the first)."""
+    `current` (then the first). in_turn: keys chosen one at a time, in this order, each with the keys after it at
+    `current` (fewer candidates fit a small dev set less); the others are chosen together."""
     def distance(setting):
         return sum(abs(setting[k] - current[k]) for k in setting)
 
-    return max(range(len(grid)), key=lambda n: (scores[n], -distance(grid[n]), -n))
+    def best(candidates):
+        return max(candidates, key=lambda n: (scores[n], -distance(grid[n]), -n))
+
+    in_turn = [k for k in in_turn if grid and k in grid[0]]
+    candidates = range(len(grid))
+    for i, key in enumerate(in_turn):
+        chosen = best([n for n in candidates if all(grid[n][k] == current[k] for k in in_turn[i + 1:])])
+        candidates = [n for n in candidates if grid[n][key] == grid[chosen][key]]
+    return best(candidates)
 
 
 def tune_thresholds(track, predictor, config, items, progress=lambda x, **k: x):
@@ -165,7 +175,7 @@ def tune_thresholds(track, predictor, config, items, progress=lambda x, **k: x):
     predictions = predictor.predict(track.inputs(items), progress, settings=grid)
     rows = [track.to_submission(items, p) for p in predictions]
     scores = [track.score(items, r)["f1"] for r in rows]
-    best = choose_thresholds(grid, scores, current)
+    best = choose_thresholds(grid, scores, current, getattr(track, "THRESHOLDS_IN_TURN", ()))
     predictor.thresholds = grid[best]
     tuning = {"setting": grid[best], "dev_f1": scores[best], "fixed": current,
               "fixed_dev_f1": scores[grid.index(current)]}

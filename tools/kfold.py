@@ -133,7 +133,8 @@ def finish(t, out, k, batch_size, precision, files, votes=None):
     scores = {n: t.score(gold, r) for n, r in rows.items()}
     result = {"track": t.NAME, "folds": k, "members": model_dirs, "votes": votes}
     if grid:
-        best = choose_thresholds(grid, [scores[n]["f1"] for n in range(len(grid))], current)
+        best = choose_thresholds(grid, [scores[n]["f1"] for n in range(len(grid))], current,
+                                 getattr(t, "THRESHOLDS_IN_TURN", ()))
         fixed = grid.index(current)
         result.update(out_of_fold_f1=scores[best]["f1"], out_of_fold_f1_fixed=scores[fixed]["f1"],
                       thresholds=grid[best], fixed_thresholds=current)

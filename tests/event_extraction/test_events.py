@@ -369,3 +369,5 @@ def test_the_dev_search_covers_every_threshold_of_the_head():
         assert len(grid) == (len(THRESHOLD_GRID) ** len(names) if names else 0), head
         assert all(set(setting) == names for setting in grid) and len({tuple(s.items()) for s in grid}) == len(grid)
         assert not names or {k: 0.5 for k in names} in grid
+    grid = threshold_grid(Config(threshold=0.33, argument_threshold=0.42))  # a start off the grid is searched too
+    assert len(grid) == (len(THRESHOLD_GRID) + 1) ** 2 and {"threshold": 0.33, "argument_threshold": 0.42} in grid

@@ -154,6 +154,13 @@ def test_thresholds_chosen_by_score_then_nearest_the_current_setting():
     grid = [{"t": 0.2}, {"t": 0.3}, {"t": 0.5}, {"t": 0.6}]
     assert choose_thresholds(grid, [0.1, 0.4, 0.3, 0.4], {"t": 0.5}) == 3  # 0.6 is nearer 0.5 than 0.3
     assert choose_thresholds(grid, [0.1, 0.4, 0.4, 0.4], {"t": 0.5}) == 2  # the current setting itself
+    pairs = [{"a": a, "b": b} for a in (0.3, 0.5) for b in (0.3, 0.5)]
+    scores, current = [0.9, 0.1, 0.2, 0.5], {"a": 0.5, "b": 0.5}
+    assert choose_thresholds(pairs, scores, current) == 0  # together: the best pair
+    # in turn: a with b at 0.5 (0.5 scores 0.5 against 0.1), then b with a at 0.5
+    assert choose_thresholds(pairs, scores, current, ("a", "b")) == 3
+    assert choose_thresholds(pairs, [0.1, 0.2, 0.9, 0.5], current, ("a", "b")) == 2
+    assert choose_thresholds(grid, [0.1, 0.4, 0.3, 0.4], {"t": 0.5}, ("t", "absent")) == 3  # keys the grid lacks
 
 
 def test_a_vote_replaces_the_average_only_where_it_scores_higher_on_dev():

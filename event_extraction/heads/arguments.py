@@ -169,6 +169,19 @@ def trigger_events(emissions, length, transitions, classes, types, cap=None, arg
     return found
 
 
+def settings_events(predictor, examples, states, settings, decode_triggers):
+    """window_events for settings of a trigger threshold and an argument threshold each (the trigger heads'), the
+    triggers decoded once per trigger threshold the settings use: decode_triggers(threshold) gives per window
+    ({(first, last): [types]}, how many triggers the cap cut). The cuts are counted for the first setting."""
+    by_threshold = {}
+    for threshold in dict.fromkeys(s["threshold"] for s in settings):
+        decoded = list(decode_triggers(threshold))
+        predictor.cut[0] += sum(cut for _, cut in decoded) if not by_threshold else 0
+        by_threshold[threshold] = [triggers for triggers, _ in decoded]
+    return window_events(predictor, examples, states, [by_threshold[s["threshold"]] for s in settings],
+                         [s["argument_threshold"] for s in settings])
+
+
 def window_events(predictor, examples, states, triggers, argument_thresholds):
     """Per setting, per window [(type, trigger, arguments)]: the arguments of every (window, trigger) pair that
     some setting holds, scored once, in batches, and decoded once per argument threshold the settings that hold

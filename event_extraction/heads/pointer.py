@@ -80,17 +80,9 @@ class PointerHead:
         token_ids = token_arrays(examples)
         outputs = [m.predict([token_ids, np.zeros_like(token_ids)]) for m in predictor.members]
         probs = predictor.average([p for _, p in outputs])
-        by_threshold = {}  # decoded once per trigger threshold the settings use
-        for n, threshold in enumerate(dict.fromkeys(s["threshold"] for s in settings)):
-            by_threshold[threshold] = []
-            for k, example in enumerate(examples):
-                by_span, cut = window_triggers(probs[k], example.window.length, threshold,
-                                               predictor.config.max_triggers)
-                predictor.cut[0] += cut if n == 0 else 0
-                by_threshold[threshold].append(by_span)
-        triggers = [by_threshold[s["threshold"]] for s in settings]
-        return arguments.window_events(predictor, examples, [s for s, _ in outputs], triggers,
-                                       [s["argument_threshold"] for s in settings])
+        return arguments.settings_events(predictor, examples, [s for s, _ in outputs], settings, lambda threshold: (
+            window_triggers(probs[k], example.window.length, threshold, predictor.config.max_triggers)
+            for k, example in enumerate(examples)))
 
     def gold_events(self, example, classes, config):
         labels = self.collate([(example, None)], classes)["trigger_labels"][0]

@@ -103,16 +103,9 @@ class TriggerHead:
         token_ids = token_arrays(examples)
         outputs = [m.predict([token_ids, np.zeros_like(token_ids)]) for m in predictor.members]
         config = predictor.config
-        by_threshold = {}  # decoded once per trigger threshold the settings use
-        for n, threshold in enumerate(dict.fromkeys(s["threshold"] for s in settings)):
-            by_threshold[threshold] = []
-            for spans, cut in span.decode_windows(predictor, examples, [o[1:] for o in outputs],
-                                                  config.max_trigger_len, config.max_triggers, threshold):
-                predictor.cut[0] += cut if n == 0 else 0
-                by_threshold[threshold].append(by_span(spans))
-        triggers = [by_threshold[s["threshold"]] for s in settings]
-        return arguments.window_events(predictor, examples, [o[0] for o in outputs], triggers,
-                                       [s["argument_threshold"] for s in settings])
+        return arguments.settings_events(predictor, examples, [o[0] for o in outputs], settings, lambda threshold: (
+            (by_span(spans), cut) for spans, cut in span.decode_windows(
+                predictor, examples, [o[1:] for o in outputs], config.max_trigger_len, config.max_triggers, threshold)))
 
     def gold_events(self, example, classes, config):
         scored = [(t, f, l) for t, f, l in example.events if l - f < config.max_trigger_len]

@@ -190,7 +190,8 @@ def test_the_argument_threshold_decodes_as_trained_at_one_half_and_tags_more_tok
 
 
 def test_arguments_of_many_settings_decoded_together_equal_each_decoded_alone():
-    """arguments.window_events scores each (window, trigger) pair once and decodes it per argument threshold."""
+    """arguments.settings_events decodes the triggers once per trigger threshold, scores each (window, trigger) pair
+    once and decodes it per argument threshold; the caps' cuts are those of the first setting."""
     rng = np.random.default_rng(7)
     n_classes, n_windows, width = 4, 3, 9
     classes = types.SimpleNamespace(type_classes=[[0, 1], [2, 3]])
@@ -205,20 +206,28 @@ def test_arguments_of_many_settings_decoded_together_equal_each_decoded_alone():
 
     member = types.SimpleNamespace(arguments=scores, transitions=lambda: trans)
     examples = [types.SimpleNamespace(window=types.SimpleNamespace(length=width - 2 - k)) for k in range(n_windows)]
-    loose = [{(1, 2): [0, 1], (4, 4): [1]}, {(2, 3): [0]}, {}]
-    strict = [{(1, 2): [0]}, {}, {(5, 6): [1]}]
-    settings = [(loose, 0.5), (strict, 0.2), (loose, 0.2), (strict, 0.5)]
+    triggers = {0.3: [({(1, 2): [0, 1], (4, 4): [1]}, 2), ({(2, 3): [0]}, 0), ({}, 1)],  # per window, with cuts
+                0.7: [({(1, 2): [0]}, 0), ({}, 0), ({(5, 6): [1]}, 4)]}
+    settings = [{"threshold": t, "argument_threshold": a} for t, a in ((0.3, 0.5), (0.7, 0.2), (0.3, 0.2), (0.7, 0.5))]
 
     def decoded(chosen, batch_size, cap=64):
         predictor = types.SimpleNamespace(members=[member], average=lambda outputs: outputs[0], batch_size=batch_size,
                                           classes=classes, config=Config(max_trigger_arguments=cap), cut=[0, 0])
-        return arguments.window_events(predictor, examples, [states], [t for t, _ in chosen], [a for _, a in chosen])
+        calls = []
+        found = arguments.settings_events(predictor, examples, [states], chosen,
+                                          lambda threshold: calls.append(threshold) or triggers[threshold])
+        assert sorted(calls) == sorted({s["threshold"] for s in chosen})  # once per trigger threshold
+        assert predictor.cut[0] == sum(cut for _, cut in triggers[chosen[0]["threshold"]])
+        return found, predictor.cut[1]
 
-    alone = [decoded([setting], 32)[0] for setting in settings]
-    assert decoded(settings, 32) == alone and decoded(settings, 1) == alone
-    assert alone[0] != alone[2] and sum(len(a) for w in alone[0] for _, _, a in w) > 0  # the threshold tells
-    capped = [decoded([setting], 32, cap=1)[0] for setting in settings]  # the cap applies to each setting
-    assert decoded(settings, 32, cap=1) == capped != alone
+    alone = [(found[0], cut) for found, cut in (decoded([setting], 32) for setting in settings)]
+    for batch_size in (32, 1):
+        found, cut = decoded(settings, batch_size)
+        assert found == [a for a, _ in alone] and cut == alone[0][1]
+    assert alone[0] != alone[2] and sum(len(a) for w in alone[0][0] for _, _, a in w) > 0  # the threshold tells
+    capped = [(found[0], cut) for found, cut in (decoded([setting], 32, cap=1) for setting in settings)]
+    found, cut = decoded(settings, 32, cap=1)
+    assert found == [a for a, _ in capped] != [a for a, _ in alone] and cut == capped[0][1] > 0  # per setting
 
 
 def test_the_argument_loss_trains_without_onednn_s_error_line_about_booleans():

@@ -288,12 +288,10 @@ def read_ensemble(model_dir, track):
             isinstance(w, (int, float)) and 0 <= w < float("inf") for w in weights) and sum(weights) > 0):
         raise ModelDirError(f"{path}: \"weights\" should be null or one finite non-negative number per member "
                             f"({len(members)}), not all 0")
-    votes, total = doc.get("votes"), sum(weights) if weights else len(members)
-    if votes is not None and not (hasattr(track, "vote_key") and isinstance(votes, (int, float))
-                                  and 0 < votes <= total and not doc.get("thresholds")):
-        raise ModelDirError(f"{path}: \"votes\" should be null" + (
-            f", or above 0 and at most the members' total weight ({total:g}) with \"thresholds\" null"
-            if hasattr(track, "vote_key") else f" ({track.NAME} models do not vote)"))
+    votes = doc.get("votes")
+    check_votes(track, votes, sum(weights) if weights else len(members), f"{path}: \"votes\"")
+    if votes is not None and doc.get("thresholds"):
+        raise ModelDirError(f"{path}: \"votes\" goes with \"thresholds\" null: the members vote, each at its own")
     check_combine(track, doc.get("combine"), f"{path}: \"combine\"", null="null")
     thresholds = doc.get("thresholds")
     if thresholds is not None and not (isinstance(thresholds, dict) and all(
@@ -314,6 +312,19 @@ def check_combine(track, combine, where, null=""):
                                 + (f" (or {null}: {rules[0]})" if null else ""))
         raise ModelDirError(f"{where}: {track.NAME} ensembles have one way to combine their models"
                             + (f"; leave it {null}" if null else ""))
+
+
+def check_votes(track, votes, total, where):
+    """ModelDirError, `where` first, unless `votes` is None or, for a track whose models vote, a number above 0
+    and at most `total`, the members' total weight."""
+    if votes is None:
+        return
+    if not hasattr(track, "vote_key"):
+        raise ModelDirError(f"{where}: {track.NAME} models do not vote; their ensemble averages")
+    if isinstance(votes, bool) or not isinstance(votes, (int, float)):
+        raise ModelDirError(f"{where}: {votes!r} is not a number")
+    if not 0 < votes <= total:
+        raise ModelDirError(f"{where}: {votes:g} is not above 0 and at most the members' total weight, {total:g}")
 
 
 def model_dirs_in(model_dir, track, within=()):

@@ -298,7 +298,7 @@ def check_ensemble(track, first, other, reading=True):
 def predict_main(track, description):
     """predict.py of `track`: read the test file, predict, write the submission."""
     from common import cli
-    from common.model_dir import check_combine, load_model_dir, model_dirs_in
+    from common.model_dir import check_combine, check_votes, load_model_dir, model_dirs_in
     from common.options import ModelDirError
 
     args = cli.predict_parser(description).parse_args()
@@ -308,13 +308,7 @@ def predict_main(track, description):
         raise ModelDirError(f"--weights: {len(args.weights)} weights for {len(args.model_dir)} model directories")
     if args.weights and not sum(args.weights) > 0:
         raise ModelDirError("--weights: all 0; give at least one model a weight above 0")
-    if args.votes is not None:
-        total = sum(args.weights) if args.weights else len(args.model_dir)
-        if not hasattr(track, "vote_key"):
-            raise ModelDirError(f"--votes: {track.NAME} models do not vote; their ensemble averages")
-        if not 0 < args.votes <= total:
-            raise ModelDirError(f"--votes: {args.votes:g} is not above 0 and at most the members' total weight, "
-                                f"{total:g}")
+    check_votes(track, args.votes, sum(args.weights) if args.weights else len(args.model_dir), "--votes")
     check_combine(track, args.combine, "--combine")
     for model_dir in args.model_dir:  # fail before reading the test file
         for member in model_dirs_in(model_dir, track):

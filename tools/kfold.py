@@ -33,6 +33,8 @@ import sys
 from common import cli
 from common.cli import integer_from
 from common.data import DataError, find_data_files
+from common.model_dir import check_votes
+from common.options import ModelDirError
 from tools.runs import check_out, ensemble_rows, finished, train_member
 from tools.tracks import NAMES, track
 
@@ -57,7 +59,6 @@ def write_fold_data(t, files, folds, cut, i, out):
     there from another cut (other --folds, --fold-seed or train+dev) is refused: its model would hold out
     sentences that other folds train on."""
     from common.files import read_json, write_json
-    from common.options import ModelDirError
 
     data = os.path.join(out, f"fold-{i}", "data")
     marker = os.path.join(data, "done")
@@ -191,10 +192,10 @@ def main(argv=None):
     if args.fold is not None and not 0 <= args.fold < args.folds:
         p.error(f"--fold must be in 0..{args.folds - 1}")
     t = track(args.track)
-    if args.votes is not None and not hasattr(t, "vote_key"):
-        p.error(f"--votes: {args.track} models do not vote; their ensemble averages")
-    if args.votes is not None and not 0 < args.votes <= args.folds:
-        p.error(f"--votes must be above 0 and at most --folds, {args.folds}")
+    try:
+        check_votes(t, args.votes, args.folds, "--votes")
+    except ModelDirError as e:
+        p.error(str(e))
     check_out(args.out, "folds")
     files = find_data_files(t.FILES, args.data_dir, need=("train", "dev", "schema"))
     folds, cut = fold_units(t, files, args.folds, args.fold_seed)

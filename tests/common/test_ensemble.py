@@ -163,6 +163,12 @@ def test_models_that_vote_may_read_text_differently_but_must_share_the_schema(tr
                           "--output", str(tmp_path / "s.zip"))
     last = result.stderr.strip().splitlines()[-1]
     assert result.returncode == 2 and last.startswith("error: ") and other_schema in last and "differ in schema" in last
+    for votes, total in (("3", "2"), ("0", "2"), ("2", "1.5")):  # one check of the vote for every place it is given
+        weights = ["--weights", "1", "0.5"] if total == "1.5" else []
+        result = predict_here("relation_extraction", "--model-dir", model, shorter, "--votes", votes, *weights,
+                              "--input", test, "--output", str(tmp_path / "s.zip"))
+        assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == (
+            f"error: --votes: {votes} is not above 0 and at most the members' total weight, {total}")
 
 
 def test_weights_and_the_exact_mean():

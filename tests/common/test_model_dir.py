@@ -95,12 +95,15 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
     voting = SimpleNamespace(NAME="relation_extraction", vote_key=str)  # a track whose models may vote
     write_ensemble(str(bad), voting.NAME, [str(bad / "a"), str(bad / "b")], votes=2)
     assert read_ensemble(str(bad), voting)["votes"] == 2
-    for doc in ({"votes": 3}, {"votes": 0}, {"votes": "2"}, {"votes": 2, "thresholds": {"subject_threshold": 0.5}},
-                {"votes": 3, "weights": [1, 1.5]}):
+    for doc, message in (({"votes": 3}, r"3 is not above 0 and at most the members' total weight, 2$"),
+                         ({"votes": 0}, r"0 is not above 0 and at most the members' total weight, 2$"),
+                         ({"votes": 3, "weights": [1, 1.5]}, r"3 is not above 0 .* total weight, 2.5$"),
+                         ({"votes": "2"}, r"'2' is not a number$"), ({"votes": True}, r"True is not a number$"),
+                         ({"votes": 2, "thresholds": {"subject_threshold": 0.5}}, r"goes with \"thresholds\" null")):
         (bad / "ensemble.json").write_text(json.dumps(dict({"track": voting.NAME, "members": ["a", "b"]}, **doc)))
-        with pytest.raises(ModelDirError, match=r"\"votes\" should be null, or above 0 and at most the members' "
-                                                r"total weight \(2(\.5)?\) with \"thresholds\" null"):
+        with pytest.raises(ModelDirError, match=message) as caught:
             read_ensemble(str(bad), voting)
+        assert str(caught.value).startswith(f"{bad / 'ensemble.json'}: \"votes\"")
 
     combining = SimpleNamespace(NAME="reading_comprehension", COMBINE_RULES=("probabilities", "span probabilities"))
     write_ensemble(str(bad), combining.NAME, [str(bad / "a"), str(bad / "b")], combine="span probabilities")

@@ -291,7 +291,8 @@ def read_ensemble(model_dir, track):
     votes = doc.get("votes")
     check_votes(track, votes, sum(weights) if weights else len(members), f"{path}: \"votes\"")
     if votes is not None and doc.get("thresholds"):
-        raise ModelDirError(f"{path}: \"votes\" goes with \"thresholds\" null: the members vote, each at its own")
+        raise ModelDirError(f"{path}: \"votes\" goes with \"thresholds\" null: voting members predict at their "
+                            "own thresholds")
     check_combine(track, doc.get("combine"), f"{path}: \"combine\"", null="null")
     thresholds = doc.get("thresholds")
     if thresholds is not None and not (isinstance(thresholds, dict) and all(

@@ -113,7 +113,8 @@ def test_kfold_votes_where_asked_each_fold_at_the_thresholds_chosen_out_of_fold(
                                                                                  tmp_path):
     name, out = "relation_extraction", tmp_path / "kfold"
     for refused, message in ((["event_extraction", "--votes", "1"], "event_extraction models do not vote"),
-                             ([name, "--votes", "3"], "--votes: 3 is not above 0 and at most the members' total weight, 2")):
+                             ([name, "--votes", "3"],
+                              "--votes: 3 is not above 0 and at most the members' total weight, 2")):
         result = run("-m", "tools.kfold", *refused, "--folds", "2", "--data-dir", "x", "--bert-dir", "y", "--out",
                      str(out))
         assert result.returncode == 2 and message in result.stderr and not out.exists()

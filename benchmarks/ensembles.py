@@ -19,6 +19,13 @@ speed       prediction time and memory of an ensemble of N models against one (t
             random weights, the sample data), each measurement in a fresh process: the time ratio
             t(N) / (N x t(1)), the weights held after building, the activations' peak during prediction.
 Results: outputs/bench/ensembles.json and ensembles.md.
+
+    python -m benchmarks ensembles --pool RUN [RUN ...] [--out DIR]
+
+takes together, instead of measuring, the seeds rows of earlier runs (their --out directories) per set, track and
+training length (trios on one test set): how many meet the target, the mean margins, the standard error over the
+trios, and how far the mean margin over the best member moves when trios and test items are drawn again.
+Results: DIR/pooled.json and pooled.md.
 """
 import argparse
 import json
@@ -112,9 +119,12 @@ def seeds_part(name, set_name, runs, data_dir, work):
     ensemble_scores = item_scores(name, gold_items, t.read_predictions(os.path.join(out, "ensemble_" + t.SUBMISSION)))
     if abs(f1_of_sums(ensemble_scores.sum(0), len(gold_items)) - chosen) > 1e-3:  # say, texts repeated in a test file
         raise RuntimeError(f"{gold}: the per-item scores do not add up to the official F1, {chosen}; not resampled")
-    result["resampled"] = resampled_margins(
-        [item_scores(name, gold_items, t.read_predictions(os.path.join(d, "test_predictions.json"))) for d in dirs],
-        ensemble_scores, target_margin(name))
+    member_scores = [item_scores(name, gold_items, t.read_predictions(os.path.join(d, "test_predictions.json")))
+                     for d in dirs]
+    result["resampled"] = resampled_margins(member_scores, ensemble_scores, target_margin(name))
+    # what --pool needs to take this trio with others on the same test set
+    result.update(seeds=[r["seed"] for r in runs], epochs=runs[0]["epochs"],
+                  item_scores={"members": [s.tolist() for s in member_scores], "ensemble": ensemble_scores.tolist()})
     if mean_thresholds:  # the earlier rule: thresholds chosen again for the averaged ensemble on dev
         config = dataclasses.replace(load_model_dir(dirs[0], t)[1], **mean_thresholds)
         _, tuning, _ = tune_thresholds(t, averaged_predictor, config, dev_items)
@@ -194,6 +204,84 @@ def resampled_margins(member_scores, ensemble_scores, margin, draws=10000, seed=
             "over_best": np.percentile(over_best, [2.5, 97.5]).tolist(),
             "target_met": float(np.mean((over_mean >= -1e-9) & (over_best >= -margin - 1e-9)))}
 
+
+
+def pooled(name, rows, draws=10000, seed=0):
+    """The seeds rows of one cell of track `name` (trios on one test set, each with the item scores seeds_part records) taken
+    together: how many meet the target; the means over them of the best member's and the ensemble's margins over
+    the members' mean, and of the ensemble's over its best member with its standard error over the trios (the
+    seeds' share of the uncertainty); then that mean when the trios (with replacement) and the test items are
+    drawn again, `draws` times, one draw of items for every trio as they share the test set: its 95% range and
+    the share of draws where it is at least minus the target's margin (what seeds and test set together leave undecided)."""
+    scores = [np.stack([*map(np.asarray, r["item_scores"]["members"]), np.asarray(r["item_scores"]["ensemble"])])
+              for r in rows]  # each (members + 1, items, k)
+    if len({s.shape[1:] for s in scores}) > 1:
+        raise ValueError(f"the trios of one cell hold different test sets: {sorted({s.shape[1] for s in scores})} "
+                         "items")
+    members = [np.asarray(r["members"]) for r in rows]
+    over_best = np.array([r["ensemble"] - m.max() for r, m in zip(rows, members)])
+    n, trios, rng, drawn = scores[0].shape[1], len(rows), np.random.default_rng(seed), []
+    for start in range(0, draws, 1000):
+        size = min(1000, draws - start)
+        counts = rng.multinomial(n, np.full(n, 1 / n), size=size)  # (draws, items)
+        f1 = [f1_of_sums(np.einsum("di,mik->dmk", counts, s), n) for s in scores]  # each (draws, members + 1)
+        margins = np.stack([f[:, -1] - f[:, :-1].max(1) for f in f1], axis=1)  # (draws, trios)
+        picked = rng.integers(0, trios, size=(size, trios))
+        drawn.append(np.take_along_axis(margins, picked, axis=1).mean(1))
+    drawn = np.concatenate(drawn)
+    return {"trios": trios, "met": sum(meets_target(name, r) for r in rows),
+            "best_over_mean": float(np.mean([m.max() - m.mean() for m in members])),
+            "ensemble_over_mean": float(np.mean([r["ensemble"] - m.mean() for r, m in zip(rows, members)])),
+            "ensemble_over_best": float(over_best.mean()),
+            "standard_error": float(over_best.std(ddof=1) / np.sqrt(trios)) if trios > 1 else None,
+            "resampled": np.percentile(drawn, [2.5, 97.5]).tolist(),
+            "mean_meets_margin": float(np.mean(drawn >= -target_margin(name) - 1e-9))}
+
+
+def pool(paths):
+    """The seeds rows of earlier runs (each path: a run's --out directory or its ensembles.json), grouped into
+    cells by set, track and epochs and taken together (pooled): ({(set, track, epochs): pooled(...)}, skipped),
+    skipped listing each row left out and why (recorded before rows kept item scores, or a trio seen before)."""
+    cells, seen, skipped = {}, set(), []
+    for path in paths:
+        path = os.path.join(path, "ensembles.json") if os.path.isdir(path) else path
+        with open(path, encoding="utf-8") as f:
+            results = json.load(f)
+        for set_name, rows in results.get("seeds", {}).items():
+            for name, r in rows.items():
+                where = f"{path}: {set_name} {name}"
+                if "item_scores" not in r:
+                    skipped.append(f"{where}: recorded without item scores (run its seeds part again with the "
+                                   "same --out: the trained models are reused)")
+                elif (set_name, name, r["epochs"], tuple(r["seeds"])) in seen:
+                    skipped.append(f"{where}: seeds {r['seeds']} at {r['epochs']} epochs, pooled already")
+                else:
+                    seen.add((set_name, name, r["epochs"], tuple(r["seeds"])))
+                    cells.setdefault((set_name, name, r["epochs"]), []).append(r)
+    return {cell: pooled(cell[1], rows) for cell, rows in sorted(cells.items())}, skipped
+
+
+def pool_table(cells, skipped):
+    def signed4(name, value):  # these means are finer than a run's F1
+        return f"{value:+.1f}" if name == "reading_comprehension" else f"{value:+.4f}"
+
+    lines = ["\nEnsembles of seeds taken together, per set, track and training length (test F1; reading "
+             "comprehension in points): trios meeting the target; the means over the trios of the best member's and "
+             "the ensemble's margins over the members' mean and of the ensemble's over its best member (standard "
+             "error over the trios); the trios and the test items drawn again 10,000 times, the 95% range of that "
+             "mean and the share of draws where it is at least minus the target's margin (0.005; reading "
+             "comprehension 0.5):\n",
+             "| set | track | epochs | trios | target met | best over the mean | ensemble over the mean | "
+             "ensemble over the best (standard error) | resampled: 95% range | at least minus the margin |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for (set_name, name, epochs), c in cells.items():
+        error = "" if c["standard_error"] is None else f" ({signed4(name, c['standard_error'])[1:]})"
+        lines.append(f"| {set_name} | {name} | {epochs} | {c['trios']} | {c['met']} | "
+                     f"{signed4(name, c['best_over_mean'])} | {signed4(name, c['ensemble_over_mean'])} | "
+                     f"{signed4(name, c['ensemble_over_best'])}{error} | "
+                     f"{' to '.join(signed4(name, v) for v in c['resampled'])} | {100 * c['mean_meets_margin']:.0f}% |")
+    lines += [f"\nLeft out: {s}" for s in skipped]
+    return "\n".join(lines) + "\n"
 
 def combination_rules(name, predictor, data_dir, out, dev_f1):
     """Reading comprehension: {rule: {"dev": F1 (`dev_f1`), "test": F1}} of each way the ensemble of
@@ -420,7 +508,21 @@ def main(argv=None):
     p.add_argument("--members", type=int, default=3, help="the speed part's ensemble size")
     p.add_argument("--timeout", type=int, default=14400)
     p.add_argument("--out", default=OUT)
+    p.add_argument("--pool", nargs="+", metavar="RUN",
+                   help="instead of measuring: take together the seeds rows of earlier runs (their --out directories "
+                        "or ensembles.json files); writes pooled.json and pooled.md under --out")
     args = p.parse_args(argv)
+    if args.pool:
+        cells, skipped = pool(args.pool)
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "pooled.json"), "w", encoding="utf-8") as f:
+            json.dump({"cells": [{"set": k[0], "track": k[1], "epochs": k[2], **c} for k, c in cells.items()],
+                       "left_out": skipped}, f, indent=1, ensure_ascii=False)
+        markdown = pool_table(cells, skipped)
+        with open(os.path.join(args.out, "pooled.md"), "w", encoding="utf-8") as f:
+            f.write(markdown)
+        print(markdown)
+        return 0
     if "real" in args.sets and not args.real_dir:
         p.error("--sets real needs --real-dir")
     results = {}

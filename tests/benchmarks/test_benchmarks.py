@@ -137,3 +137,50 @@ def test_the_seeds_table_bolds_an_ensemble_where_the_target_holds_on_the_test_se
     ensembles = [line.split(" | ")[5] for line in tables(results, 3).splitlines() if line.startswith("| real")
                  or line.startswith("| yardstick")]
     assert ensembles == ["**0.296**", "0.294", "25.4", "**89.5**"]
+
+
+def test_pooled_trios_share_one_draw_of_the_test_items_and_report_what_they_leave_undecided(tmp_path):
+    from benchmarks.ensembles import f1_of_sums, pool, pooled
+
+    rng, rc = np.random.default_rng(0), "reading_comprehension"
+
+    def trio(member_f1, ensemble_f1, items=60):  # reading comprehension: each item's F1 in points
+        scores = [rng.permutation(np.repeat([[100.0], [0.0]], [round(items * f / 100), items - round(items * f / 100)],
+                                            axis=0)) for f in (*member_f1, ensemble_f1)]
+        members = [float(f1_of_sums(s.sum(0), items)) for s in scores[:-1]]
+        return {"members": members, "mean": float(np.mean(members)), "best": max(members),
+                "ensemble": float(f1_of_sums(scores[-1].sum(0), items)), "seeds": [int(rng.integers(1e6))],
+                "epochs": 6, "item_scores": {"members": [s.tolist() for s in scores[:-1]],
+                                             "ensemble": scores[-1].tolist()}}
+
+    same = trio([50, 50], 50)
+    same["item_scores"]["members"] = [same["item_scores"]["ensemble"]] * 2
+    alike = pooled(rc, [same, same], draws=500)
+    assert alike["ensemble_over_best"] == 0.0 and alike["resampled"] == [0.0, 0.0] == [alike["standard_error"]] * 2
+    assert alike["mean_meets_margin"] == 1.0 and alike["met"] == 2
+
+    rows = [trio([40, 45, 50], 60), trio([40, 45, 50], 40), trio([30, 35, 40], 45)]
+    cell = pooled(rc, rows, draws=2000)
+    margins = [r["ensemble"] - r["best"] for r in rows]
+    assert cell["ensemble_over_best"] == pytest.approx(np.mean(margins))
+    assert cell["standard_error"] == pytest.approx(np.std(margins, ddof=1) / np.sqrt(3))
+    assert cell["ensemble_over_mean"] == pytest.approx(np.mean([r["ensemble"] - r["mean"] for r in rows]))
+    assert cell["met"] == 2 and cell["trios"] == 3
+    low, high = cell["resampled"]
+    assert low < cell["ensemble_over_best"] < high and 0 < cell["mean_meets_margin"] < 1
+    far_under = pooled(rc, [trio([80, 80, 80], 20)] * 3, draws=500)  # 60 points under on every draw
+    assert far_under["resampled"][1] < -30 and far_under["mean_meets_margin"] == 0.0
+    with pytest.raises(ValueError, match="different test sets"):
+        pooled(rc, [trio([50], 50, items=60), trio([50], 50, items=40)])
+
+    old = {k: v for k, v in rows[0].items() if k != "item_scores"}  # recorded before rows kept item scores
+    for name, doc in (("a", {"seeds": {"real": {"reading_comprehension": rows[0]}}}),
+                      ("b", {"seeds": {"real": {"reading_comprehension": rows[1], "event_extraction": old}}}),
+                      ("c", {"seeds": {"real": {"reading_comprehension": rows[0]}}})):
+        os.makedirs(tmp_path / name)
+        with open(tmp_path / name / "ensembles.json", "w") as f:
+            json.dump(doc, f)
+    cells, skipped = pool([str(tmp_path / n) for n in "abc"])
+    assert list(cells) == [("real", "reading_comprehension", 6)] and cells[("real", "reading_comprehension", 6)][
+        "ensemble_over_best"] == pytest.approx(np.mean(margins[:2]))
+    assert len(skipped) == 2 and "without item scores" in skipped[0] and "pooled already" in skipped[1]

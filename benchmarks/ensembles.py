@@ -242,11 +242,17 @@ def pool(paths):
     """The seeds rows of earlier runs (each path: a run's --out directory or its ensembles.json), grouped into
     cells by set, track and epochs and taken together (pooled): ({(set, track, epochs): pooled(...)}, skipped),
     skipped listing each row left out and why (recorded before rows kept item scores, or a trio seen before)."""
+    from common.data import DataError
+    from common.files import read_json
+
     cells, seen, skipped = {}, set(), []
     for path in paths:
         path = os.path.join(path, "ensembles.json") if os.path.isdir(path) else path
-        with open(path, encoding="utf-8") as f:
-            results = json.load(f)
+        if not os.path.isfile(path):
+            raise DataError(f"{path}: no such file (give runs' --out directories, or their ensembles.json)")
+        results = read_json(path, "ensembles")
+        if not isinstance(results, dict) or not isinstance(results.get("seeds", {}), dict):
+            raise DataError(f"{path}: not this benchmark's results (an object with \"seeds\")")
         for set_name, rows in results.get("seeds", {}).items():
             for name, r in rows.items():
                 where = f"{path}: {set_name} {name}"
@@ -513,7 +519,10 @@ def main(argv=None):
                         "or ensembles.json files); writes pooled.json and pooled.md under --out")
     args = p.parse_args(argv)
     if args.pool:
-        cells, skipped = pool(args.pool)
+        try:
+            cells, skipped = pool(args.pool)
+        except ValueError as e:  # a file that is not a run's results, or trios of one cell on two test sets
+            p.error(str(e))
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "pooled.json"), "w", encoding="utf-8") as f:
             json.dump({"cells": [{"set": k[0], "track": k[1], "epochs": k[2], **c} for k, c in cells.items()],

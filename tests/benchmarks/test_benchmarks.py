@@ -141,6 +141,7 @@ def test_the_seeds_table_bolds_an_ensemble_where_the_target_holds_on_the_test_se
 
 def test_pooled_trios_share_one_draw_of_the_test_items_and_report_what_they_leave_undecided(tmp_path):
     from benchmarks.ensembles import f1_of_sums, pool, pooled
+    from common.data import DataError
 
     rng, rc = np.random.default_rng(0), "reading_comprehension"
 
@@ -184,3 +185,7 @@ def test_pooled_trios_share_one_draw_of_the_test_items_and_report_what_they_leav
     assert list(cells) == [("real", "reading_comprehension", 6)] and cells[("real", "reading_comprehension", 6)][
         "ensemble_over_best"] == pytest.approx(np.mean(margins[:2]))
     assert len(skipped) == 2 and "without item scores" in skipped[0] and "pooled already" in skipped[1]
+    (tmp_path / "run.log").write_text("epoch 1\n")
+    for path, error in ((tmp_path / "run.log", "run.log:1: not valid JSON"), (tmp_path / "none", "none: no such file")):
+        with pytest.raises(DataError, match=error):
+            pool([str(path)])

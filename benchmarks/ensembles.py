@@ -205,14 +205,14 @@ def resampled_margins(member_scores, ensemble_scores, margin, draws=10000, seed=
             "target_met": float(np.mean((over_mean >= -1e-9) & (over_best >= -margin - 1e-9)))}
 
 
-
 def pooled(name, rows, draws=10000, seed=0):
-    """The seeds rows of one cell of track `name` (trios on one test set, each with the item scores seeds_part records) taken
-    together: how many meet the target; the means over them of the best member's and the ensemble's margins over
-    the members' mean, and of the ensemble's over its best member with its standard error over the trios (the
-    seeds' share of the uncertainty); then that mean when the trios (with replacement) and the test items are
-    drawn again, `draws` times, one draw of items for every trio as they share the test set: its 95% range and
-    the share of draws where it is at least minus the target's margin (what seeds and test set together leave undecided)."""
+    """The seeds rows of one cell of track `name` (trios on one test set, each with the item scores seeds_part
+    records) taken together: how many meet the target; the means over them of the best member's and the
+    ensemble's margins over the members' mean, and of the ensemble's over its best member with its standard error
+    over the trios (the seeds' share of the uncertainty); then that mean when the trios (with replacement) and the
+    test items are drawn again, `draws` times, one draw of items for every trio as they share the test set: its
+    95% range, and the share of draws where it is at least minus the target's margin (what seeds and test set
+    together leave undecided)."""
     scores = [np.stack([*map(np.asarray, r["item_scores"]["members"]), np.asarray(r["item_scores"]["ensemble"])])
               for r in rows]  # each (members + 1, items, k)
     if len({s.shape[1:] for s in scores}) > 1:
@@ -288,6 +288,7 @@ def pool_table(cells, skipped):
                      f"{' to '.join(signed4(name, v) for v in c['resampled'])} | {100 * c['mean_meets_margin']:.0f}% |")
     lines += [f"\nLeft out: {s}" for s in skipped]
     return "\n".join(lines) + "\n"
+
 
 def combination_rules(name, predictor, data_dir, out, dev_f1):
     """Reading comprehension: {rule: {"dev": F1 (`dev_f1`), "test": F1}} of each way the ensemble of

@@ -188,17 +188,23 @@ def meets_target(name, r):
     return r["ensemble"] >= r["mean"] - 1e-9 and r["ensemble"] >= r["best"] - target_margin(name) - 1e-9
 
 
+def resampled_f1(rng, scores, draws, batch=1000):
+    """The test items drawn again with replacement `draws` times, in batches: per batch, the F1 of each array of
+    `scores` (each (models, items, k), item scores as item_scores gives them; one draw of items for all of them)
+    on each draw, (batch, models)."""
+    n = scores[0].shape[1]
+    for start in range(0, draws, batch):
+        counts = rng.multinomial(n, np.full(n, 1 / n), size=min(batch, draws - start))  # (batch, items)
+        yield [f1_of_sums(np.einsum("di,mik->dmk", counts, s), n) for s in scores]
+
+
 def resampled_margins(member_scores, ensemble_scores, margin, draws=10000, seed=0):
     """The ensemble's margins over its members' mean and over its best member when the test items are drawn
     again with replacement (`draws` times; item scores as item_scores gives them): the 2.5th and 97.5th
     percentiles of each, and the share of draws where the ensembles' target holds (at least the mean, and at
     least the best member minus `margin`: README, "Ensembles, k-fold and thresholds")."""
     scores = np.stack([*member_scores, ensemble_scores])  # (members + 1, items, k)
-    n, rng, f1 = scores.shape[1], np.random.default_rng(seed), []
-    for start in range(0, draws, 1000):
-        counts = rng.multinomial(n, np.full(n, 1 / n), size=min(1000, draws - start))  # (draws, items)
-        f1.append(f1_of_sums(np.einsum("di,mik->dmk", counts, scores), n))
-    f1 = np.concatenate(f1)
+    f1 = np.concatenate([f1[0] for f1 in resampled_f1(np.random.default_rng(seed), [scores], draws)])
     over_mean, over_best = f1[:, -1] - f1[:, :-1].mean(1), f1[:, -1] - f1[:, :-1].max(1)
     return {"over_mean": np.percentile(over_mean, [2.5, 97.5]).tolist(),
             "over_best": np.percentile(over_best, [2.5, 97.5]).tolist(),
@@ -218,20 +224,16 @@ def pooled(name, rows, draws=10000, seed=0):
     if len({s.shape[1:] for s in scores}) > 1:
         raise ValueError(f"the trios of one cell hold different test sets: {sorted({s.shape[1] for s in scores})} "
                          "items")
-    members = [np.asarray(r["members"]) for r in rows]
-    over_best = np.array([r["ensemble"] - m.max() for r, m in zip(rows, members)])
-    n, trios, rng, drawn = scores[0].shape[1], len(rows), np.random.default_rng(seed), []
-    for start in range(0, draws, 1000):
-        size = min(1000, draws - start)
-        counts = rng.multinomial(n, np.full(n, 1 / n), size=size)  # (draws, items)
-        f1 = [f1_of_sums(np.einsum("di,mik->dmk", counts, s), n) for s in scores]  # each (draws, members + 1)
-        margins = np.stack([f[:, -1] - f[:, :-1].max(1) for f in f1], axis=1)  # (draws, trios)
-        picked = rng.integers(0, trios, size=(size, trios))
+    over_best = np.array([r["ensemble"] - r["best"] for r in rows])
+    trios, rng, drawn = len(rows), np.random.default_rng(seed), []
+    for f1 in resampled_f1(rng, scores, draws):  # each (batch, members + 1)
+        margins = np.stack([f[:, -1] - f[:, :-1].max(1) for f in f1], axis=1)  # (batch, trios)
+        picked = rng.integers(0, trios, size=margins.shape)
         drawn.append(np.take_along_axis(margins, picked, axis=1).mean(1))
     drawn = np.concatenate(drawn)
     return {"trios": trios, "met": sum(meets_target(name, r) for r in rows),
-            "best_over_mean": float(np.mean([m.max() - m.mean() for m in members])),
-            "ensemble_over_mean": float(np.mean([r["ensemble"] - m.mean() for r, m in zip(rows, members)])),
+            "best_over_mean": float(np.mean([r["best"] - r["mean"] for r in rows])),
+            "ensemble_over_mean": float(np.mean([r["ensemble"] - r["mean"] for r in rows])),
             "ensemble_over_best": float(over_best.mean()),
             "standard_error": float(over_best.std(ddof=1) / np.sqrt(trios)) if trios > 1 else None,
             "resampled": np.percentile(drawn, [2.5, 97.5]).tolist(),

@@ -136,8 +136,8 @@ def main(argv=None):
 
 def train_seeds(name, out, n, arguments, first_seed=42):
     """Train n seeds (OUT/seed-S, each kept when finished, resumed when interrupted), then score their
-    ensemble on dev (at its members' mean thresholds, or a vote where one scores higher, or combined by the
-    rule that scores best: tools.runs.ensemble_on_dev) beside each member's best dev, and save it
+    ensemble on dev (at its members' mean thresholds, or a vote where one scores higher:
+    tools.runs.ensemble_on_dev) beside each member's best dev, and save it
     (OUT/ensemble.json: predict.py --model-dir OUT predicts with it); the ensemble's Predictor."""
     from common.model_dir import write_ensemble
     from tools.runs import best_dev, ensemble_on_dev, train_member
@@ -149,9 +149,9 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     dev = find_data_files(t.FILES, arguments[arguments.index("--data-dir") + 1],
                           {"dev": _option(arguments, "--dev")}, need=("dev",))["dev"]
     predictor, gold, rows, choice = ensemble_on_dev(name, members, dev)
-    votes, combine = (choice or {}).get("votes"), (choice or {}).get("combine")
+    votes = choice and choice["votes"]
     thresholds = None if votes else getattr(predictor, "thresholds", None)
-    write_ensemble(out, name, members, chosen_on=choice and "dev", votes=votes, combine=combine)
+    write_ensemble(out, name, members, chosen_on=choice and "dev", votes=votes)
     t.write_submission(os.path.join(out, t.DEV_PREDICTIONS), rows)
     summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": thresholds,
                "chosen_on_dev": choice}
@@ -164,10 +164,6 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     if votes:
         print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} by a vote chosen on dev (kept where at "
               f"least {votes:g} of the {n} members predict it; averaged: {choice['averaged_dev_f1']:.4f})")
-    elif combine:
-        others = ", ".join(f"{rule} {f1:.4f}" for rule, f1 in choice["dev_f1"].items() if rule != combine)
-        print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f}, its members' {combine} averaged "
-              f"(the rule chosen on dev; {others})")
     else:
         print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} averaged{averaged}"
               + (f" (voting scores {max(choice['dev_f1'].values()):.4f} at best)" if choice else ""))

@@ -9,7 +9,8 @@ seeds       per set and track: the default recipe trained with each seed (the le
             members' mean thresholds (predict.py --model-dir A B C) and at thresholds chosen again for it on dev;
             how far the test set decides the target: the test items drawn again with replacement, the 95%
             range of the ensemble's margins over its members' mean and best, and the share of draws meeting it;
-            reading comprehension: dev and test F1 of each rule to combine start and end distributions;
+            reading comprehension: dev and test F1 of each rule to combine start and end distributions (SEEDS=N
+            and predict.py average probabilities, the first);
 kfold       per set and track: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
             single model trained on the train file alone (the seeds part's first seed), each fold model's
             and, where the models may vote, each vote's;
@@ -141,10 +142,8 @@ def seeds_part(name, set_name, runs, data_dir, work):
         for k in voting["dev_f1"]:
             result["vote_test"][k] = scored_submission(name, items, vote(lists, members_only.weights, k, t.vote_key),
                                                        gold, os.path.join(out, f"vote_{k}_" + t.SUBMISSION))
-    if choice and "combine" in choice:
-        result["combine"] = choice["combine"]
-        result["rules"] = combination_rules(name, predictor, data_dir, out, choice["dev_f1"])
-        result["averaged"] = result["rules"][t.COMBINE_RULES[0]]["test"]
+    if hasattr(t, "COMBINE_RULES"):
+        result["rules"] = combination_rules(name, predictor, dev_items, data_dir, out)
         result["members_dev"] = [max(r["dev_f1"]) for r in runs]
     return result
 
@@ -292,17 +291,24 @@ def pool_table(cells, skipped):
     return "\n".join(lines) + "\n"
 
 
-def combination_rules(name, predictor, data_dir, out, dev_f1):
-    """Reading comprehension: {rule: {"dev": F1 (`dev_f1`), "test": F1}} of each way the ensemble of
-    `predictor` may combine its members' start and end distributions (the track's COMBINE_RULES), the test
-    file decoded under all of them from one pass of the members."""
+def combination_rules(name, predictor, dev_items, data_dir, out):
+    """Reading comprehension: {rule: {"dev": F1, "test": F1}} of each way the ensemble of `predictor` may
+    combine its members' start and end distributions (the track's COMBINE_RULES), dev (`dev_items`) and the test
+    file each decoded under all of them from one pass of the members."""
     t = track(name)
     test, gold = test_files(data_dir)
     items = t.load(test, report=False, require_items=True)
+    dev_answers = predictor.predict(t.inputs(dev_items), rules=t.COMBINE_RULES)
     answers = predictor.predict(t.inputs(items), rules=t.COMBINE_RULES)
-    return {rule: {"dev": dev_f1[rule], "test": scored_submission(
+    return {rule: {"dev": t.score(dev_items, t.to_submission(dev_items, d))["f1"], "test": scored_submission(
         name, items, a, gold, os.path.join(out, f"rule_{rule.replace(' ', '_')}_" + t.SUBMISSION))}
-        for rule, a in zip(t.COMBINE_RULES, answers)}
+        for rule, d, a in zip(t.COMBINE_RULES, dev_answers, answers)}
+
+
+def best_on_dev(rules):
+    """The rule of `rules` ({rule: {"dev": F1, ...}}, in the track's order) scoring best on dev; of equal ones, the
+    first."""
+    return max(rules, key=lambda rule: (rules[rule]["dev"], -list(rules).index(rule)))
 
 
 def thresholds_part(name, run, data_dir, work):
@@ -445,8 +451,7 @@ def tables(results, n):
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for set_name, rows in results["seeds"].items():
             for name, r in rows.items():
-                how = (f"vote of {r['votes']:g}" if r.get("votes") else "averaged" if "vote_dev" in r else
-                       f"{r['combine']} averaged" if r.get("combine") else "")
+                how = f"vote of {r['votes']:g}" if r.get("votes") else "averaged" if "vote_dev" in r else ""
                 ensemble = f"**{fmt(name, r['ensemble'])}**" if meets_target(name, r) else fmt(name, r["ensemble"])
                 lines.append(f"| {set_name} | {name} | {', '.join(fmt(name, v) for v in r['members'])} | "
                              f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | {ensemble} | "
@@ -461,13 +466,14 @@ def tables(results, n):
         lines += ["\nReading comprehension: three ways to combine the members' start and end distributions, decoded "
                   "from the same members (F1 in points; the members' best dev F1 and their test F1):\n",
                   "| set | split | members | averaged probabilities (predict.py --model-dir A B C) | "
-                  "averaged log-probabilities | averaged span probabilities | chosen on dev (SEEDS=N) |",
+                  "averaged log-probabilities | averaged span probabilities | best on dev (dev: the rule; test: its F1) |",
                   "|---|---|---|---|---|---|---|"]
         for set_name, r in rules:
+            best = best_on_dev(r["rules"])
             for split, members in (("dev", r["members_dev"]), ("test", r["members"])):
                 lines.append(f"| {set_name} | {split} | {', '.join(f'{v:.1f}' for v in members)} | "
                              + " | ".join(f"{rule[split]:.1f}" for rule in r["rules"].values())
-                             + f" | {r['combine']} |")
+                             + f" | {best if split == 'dev' else format(r['rules'][best]['test'], '.1f')} |")
     if results.get("kfold"):
         lines += ["\nk-fold (test F1; the fold models at the thresholds chosen out of fold, and each vote of them, "
                   "kept where K fold models predict):\n",

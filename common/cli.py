@@ -140,7 +140,7 @@ def predict_parser(description):
                                                "predict it")
     p.add_argument("--combine", help="how the ensemble combines its models (reading comprehension: the average of "
                                      "their start and end \"probabilities\" (default), of their \"log-probabilities\""
-                                     ", or of their \"span probabilities\"; SEEDS=N chooses one on dev)")
+                                     ", or of their \"span probabilities\")")
     p.add_argument("--input", required=True, type=os.path.expanduser, help="the official test file")
     p.add_argument("--output", required=True, type=os.path.expanduser, help="submission file to write")
     p.add_argument("--batch-size", type=integer_from(1), default=32)

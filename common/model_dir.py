@@ -257,15 +257,14 @@ def load_model_dir(model_dir, track, allow_unfinished=False):
     return files, config
 
 
-def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None, votes=None,
-                   combine=None):
+def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None, votes=None):
     """DIR/ensemble.json: `members` (model directories, kept relative to DIR so that DIR can be moved whole)
-    make one ensemble, decoded at `thresholds` (None: the members' weighted mean) with their outputs combined by
-    `combine` (one of the track's COMBINE_RULES; None: the default); with `votes`, the members vote instead,
-    each at its own thresholds (common.ensemble.Voting)."""
+    make one ensemble, decoded at `thresholds` (None: the members' weighted mean) with their outputs combined the
+    track's default way; with `votes`, the members vote instead, each at its own thresholds
+    (common.ensemble.Voting)."""
     write_json(os.path.join(directory, ENSEMBLE), {
         "track": track_name, "members": [os.path.relpath(m, directory) for m in members], "weights": weights,
-        "thresholds": thresholds, "votes": votes, "combine": combine, "chosen_on": chosen_on})
+        "thresholds": thresholds, "votes": votes, "combine": None, "chosen_on": chosen_on})
 
 
 def read_ensemble(model_dir, track):

@@ -25,7 +25,7 @@ tracks (tools/: validate, report, ceiling, kfold) use nothing else:
   THRESHOLDS_IN_TURN, optional      the keys of a setting chosen one at a time, in order (common.track.choose_thresholds)
   vote_key(element), optional       what makes two predicted elements (say SPOs) one: its ensembles may vote
   COMBINE_RULES, optional           the ways its ensembles may combine their members' outputs (the first is the
-                                    default); pipeline --seeds chooses one on dev (ensemble.json "combine")
+                                    default; predict.py --combine, ensemble.json "combine" name another)
   read_units(path), write_units(path, units)                 what k-fold keeps together (sentences, paragraphs)
   analyse(gold items, rows, tokenizer, config)               error analysis (tools/report.py draws it)
   summary(rows) -> str                                       one line on what was predicted

@@ -139,7 +139,7 @@ def best_spans(start_scores, end_scores, max_answer_len):
 
 # How an ensemble combines its members' start and end distributions before the span search (ensemble.json
 # "combine"; the first is the default): the weighted mean of their probabilities, of their log-probabilities,
-# or of their span probabilities p(start) x p(end) (mixture_spans). pipeline --seeds chooses one on dev.
+# or of their span probabilities p(start) x p(end) (mixture_spans).
 COMBINE_RULES = ("probabilities", "log-probabilities", "span probabilities")
 
 

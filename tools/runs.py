@@ -162,10 +162,10 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
     thresholds chosen again for the ensemble on the same dev set fitted dev, and scored under the members' mean
     on test in most ensembles where the two differed (docs/ensembles.md). Where the track's models may vote
     (common.ensemble.Voting), every count of votes, 1 to N, is scored on dev as well (each member predicts at its
-    own thresholds), and the best vote replaces the average if it scores higher. Where the track's ensembles have
-    COMBINE_RULES, each rule is scored on dev from one pass of the members, and the best (of equal ones, the
-    first) is the predictor's. choice: None, {"votes": the count chosen or None, "dev_f1": {count: dev F1},
-    "averaged_dev_f1"}, or {"combine": the rule chosen, "dev_f1": {rule: dev F1}}."""
+    own thresholds), and the best vote replaces the average if it scores higher. Members are combined the track's
+    default way, as `predict.py --model-dir A B C` combines them: for reading comprehension, the rule best on a
+    dev set of 100 questions scored under that default on test (docs/ensembles.md). choice: None, or {"votes": the
+    count chosen or None, "dev_f1": {count: dev F1}, "averaged_dev_f1"}."""
     from common.ensemble import ensemble, vote
     from common.track import load_predictor
     from common.training import progress
@@ -176,13 +176,6 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
     # averaged without load_predictor's check of how they read text: members of one run share their settings
     predictor = ensemble(voting.predictors) if voting else load_predictor(t, model_dirs, batch_size, precision)
     items = t.load(dev, report=False, require_items=True)
-    rules = getattr(t, "COMBINE_RULES", ()) if len(model_dirs) > 1 else ()
-    if rules:
-        answers = predictor.predict(t.inputs(items), progress, rules=rules)
-        rows = {rule: t.to_submission(items, a) for rule, a in zip(rules, answers)}
-        scores = {rule: t.score(items, r)["f1"] for rule, r in rows.items()}
-        predictor.combine = max(rules, key=lambda rule: (scores[rule], -rules.index(rule)))
-        return predictor, items, rows[predictor.combine], {"combine": predictor.combine, "dev_f1": scores}
     rows = t.to_submission(items, predictor.predict(t.inputs(items), progress))
     if not voting:
         return predictor, items, rows, None

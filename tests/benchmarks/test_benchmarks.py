@@ -139,6 +139,25 @@ def test_the_seeds_table_bolds_an_ensemble_where_the_target_holds_on_the_test_se
     assert ensembles == ["**0.296**", "0.294", "25.4", "**89.5**"]
 
 
+def test_the_rules_table_names_the_rule_best_on_dev_and_its_test_f1_the_first_of_equal_ones():
+    from benchmarks.ensembles import tables
+
+    def rules(dev, test):
+        return {rule: {"dev": d, "test": t} for rule, d, t in zip(("probabilities", "log-probabilities", "span"),
+                                                                  dev, test)}
+
+    def row(r):
+        return {"members": [25.0, 24.0, 23.0], "mean": 24.0, "best": 25.0, "ensemble": 24.5, "gain_over_mean": 0.5,
+                "spread": 2.0, "averaged": 24.5, "votes": None, "members_dev": [30.0, 29.0, 28.0], "rules": r}
+
+    results = {"seeds": {"real": {"reading_comprehension": row(rules([29.0, 31.0, 30.0], [24.5, 23.0, 26.0]))},
+                         "yardstick": {"reading_comprehension": row(rules([90.0, 90.0, 89.0], [88.0, 91.0, 87.0]))}}}
+    lines = tables(results, 3).split("three ways to combine")[1].splitlines()
+    last = [line.rstrip(" |").rsplit(" | ", 1)[1] for line in lines if line.startswith("| real")
+            or line.startswith("| yardstick")]
+    assert last == ["log-probabilities", "23.0", "probabilities", "88.0"]
+
+
 def test_pooled_trios_share_one_draw_of_the_test_items_and_report_what_they_leave_undecided(tmp_path):
     from benchmarks.ensembles import f1_of_sums, pool, pooled
     from common.data import DataError

@@ -106,7 +106,8 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
         assert str(caught.value).startswith(f"{bad / 'ensemble.json'}: \"votes\"")
 
     combining = SimpleNamespace(NAME="reading_comprehension", COMBINE_RULES=("probabilities", "span probabilities"))
-    write_ensemble(str(bad), combining.NAME, [str(bad / "a"), str(bad / "b")], combine="span probabilities")
+    (bad / "ensemble.json").write_text(json.dumps({"track": combining.NAME, "members": ["a", "b"],
+                                                   "combine": "span probabilities"}))  # predict.py --combine's
     assert read_ensemble(str(bad), combining)["combine"] == "span probabilities"
     for named, doc, message in (
             (combining, {"combine": "mean"},

@@ -348,8 +348,10 @@ def test_the_pipeline_keeps_a_finished_model_and_resumes_an_interrupted_one(tmp_
     assert len(trained) == 1 and trained[0][-1] == "--resume" and "--overwrite" not in trained[0]
 
 
-def test_a_seeds_run_saves_the_combining_rule_chosen_on_dev(small_sample, tmp_path, monkeypatch, capsys):
-    """Reading comprehension: the rule that scored best on dev is the one ensemble.json names, for predict.py."""
+def test_a_seeds_run_of_reading_comprehension_saves_the_default_way_to_combine(small_sample, tmp_path, monkeypatch,
+                                                                                 capsys):
+    """Reading comprehension: SEEDS=N's ensemble.json names no rule, so predict.py --model-dir OUT averages the
+    members' probabilities, as predict.py --model-dir A B C does."""
     import pipeline
     import tools.runs
     from common.model_dir import read_ensemble
@@ -357,18 +359,15 @@ def test_a_seeds_run_saves_the_combining_rule_chosen_on_dev(small_sample, tmp_pa
 
     name, out = "reading_comprehension", tmp_path / "out"
     gold = dureader.load(str(small_sample / name / "dev.json"), report=False)
-    scores = {"probabilities": 0.30, "log-probabilities": 0.31, "span probabilities": 0.32}
-    trained = []
-    monkeypatch.setattr(tools.runs, "train_member", lambda track, member, arguments: trained.append(member))
-    monkeypatch.setattr(tools.runs, "best_dev", lambda member: (0.3, None))
+    monkeypatch.setattr(tools.runs, "train_member", lambda track, member, arguments: None)
+    monkeypatch.setattr(tools.runs, "best_dev", lambda member: (30.0, None))
     monkeypatch.setattr(tools.runs, "ensemble_on_dev", lambda track, members, dev: (
-        None, gold, {q.id: q.answers[0] for q in gold}, {"combine": "span probabilities", "dev_f1": scores}))
+        None, gold, {q.id: q.answers[0] for q in gold}, None))
     pipeline.train_seeds(name, str(out), 2, ["--data-dir", str(small_sample / name)])
-    assert trained == [str(out / "seed-42"), str(out / "seed-43")]
-    assert read_ensemble(str(out), track(name))["combine"] == "span probabilities"
-    assert json.load(open(out / "seeds.json"))["chosen_on_dev"]["dev_f1"] == scores
-    assert ("its members' span probabilities averaged (the rule chosen on dev; probabilities 0.3000, "
-            "log-probabilities 0.3100)") in capsys.readouterr().out
+    saved = read_ensemble(str(out), track(name))
+    assert saved["combine"] is None and saved["chosen_on"] is None and saved["votes"] is None
+    assert json.load(open(out / "seeds.json"))["ensemble_dev_f1"] == 100.0
+    assert "ensemble of 2 seeds: dev F1 100.0000 averaged\n" in capsys.readouterr().out
 
 
 def test_the_pipeline_expands_a_leading_tilde_that_make_quoted(tmp_path, monkeypatch, capsys):

@@ -28,7 +28,6 @@ training length (trios on one test set): how many meet the target, the mean marg
 trios, and how far the mean margin over the best member moves when trios and test items are drawn again.
 Results: DIR/pooled.json and pooled.md.
 """
-import argparse
 import json
 import os
 import subprocess
@@ -37,7 +36,7 @@ import time
 
 import numpy as np
 
-from benchmarks.helpers import OUT, ROOT, base_bert_files
+from benchmarks.helpers import OUT, ROOT, argument_parser, base_bert_files
 from benchmarks.learning import REGIMES, SETTINGS, YARDSTICK, lic_layout, run_one, test_files
 from tools.tracks import NAMES as TRACKS, track
 
@@ -465,8 +464,8 @@ def tables(results, n):
     if rules:
         lines += ["\nReading comprehension: three ways to combine the members' start and end distributions, decoded "
                   "from the same members (F1 in points; the members' best dev F1 and their test F1):\n",
-                  "| set | split | members | averaged probabilities (predict.py --model-dir A B C) | "
-                  "averaged log-probabilities | averaged span probabilities | best on dev (dev: the rule; test: its F1) |",
+                  "| set | split | members | averaged probabilities (predict.py --model-dir A B C) | averaged "
+                  "log-probabilities | averaged span probabilities | best on dev (dev: the rule; test: its F1) |",
                   "|---|---|---|---|---|---|---|"]
         for set_name, r in rules:
             best = best_on_dev(r["rules"])
@@ -511,7 +510,7 @@ def main(argv=None):
         name, bert_dir, vocab_dir, data_dir, n, maxlen, examples = argv[1:8]
         print(json.dumps(measure(name, bert_dir, vocab_dir, data_dir, int(n), int(maxlen), int(examples))))
         return 0
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argument_parser(__name__, __doc__)
     p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     p.add_argument("--sets", nargs="+", choices=["yardstick", "real"], default=["yardstick"])
     p.add_argument("--real-dir")

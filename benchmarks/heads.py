@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from benchmarks.helpers import BASE, OUT, ROOT, SCHEMAS, TrackBench, base_bert_files, timed
+from benchmarks.helpers import BASE, OUT, ROOT, SCHEMAS, TrackBench, argument_parser, base_bert_files, timed
 from event_extraction.heads import HEADS
 from pipeline import embedded_default
 
@@ -116,7 +116,7 @@ def memory(config_dir, batch_sizes, maxlen, log=print):
 def main(argv=None):
     from common.bert import BertFiles
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argument_parser(__name__, __doc__)
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     p.add_argument("--parts", nargs="+", choices=["speed", "memory"], default=["speed", "memory"])
     p.add_argument("--models", nargs="+", choices=["tiny", "base"], default=["tiny", "base"])

@@ -1,5 +1,6 @@
 """What the benchmarks share: the BERT-base shape, timing, a track's model and data built from its public
 API (TrackBench), the 2020 way's fixed padding and span search, and running a track's train.py."""
+import argparse
 import contextlib
 import io
 import json
@@ -21,6 +22,12 @@ BASE = {"vocab_size": 21128, "hidden_size": 768, "num_hidden_layers": 12, "num_a
         "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 512, "type_vocab_size": 2,
         "initializer_range": 0.02}
 
+
+
+def argument_parser(module_name, doc):
+    """The parser of the benchmark module `module_name`, its usage line as the benchmark is run."""
+    return argparse.ArgumentParser(prog=f"python -m benchmarks {module_name.rsplit('.', 1)[-1]}", description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def base_bert_files(tiny_dir, out_dir):

@@ -33,7 +33,6 @@ runs. The pretrained regime and the hard set run the variants of FEW_VARIANTS un
 others; the hard set runs one seed (--hard-seeds).
 Results: outputs/bench/learning.json, learning.md (the README's tables), learning.png and docs/learning.png.
 """
-import argparse
 import glob
 import hashlib
 import json
@@ -46,7 +45,7 @@ import time
 
 import numpy as np
 
-from benchmarks.helpers import OUT, ROOT, train
+from benchmarks.helpers import OUT, ROOT, argument_parser, train
 from tools.tracks import NAMES as TRACKS
 
 YARDSTICK = os.path.join(ROOT, "synthetic", "yardstick")
@@ -301,7 +300,7 @@ def plot(summary, recorded, paths):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argument_parser(__name__, __doc__)
     p.add_argument("--sets", nargs="+", choices=SETS, default=["yardstick", "hard"],
                    help="real needs --real-dir")
     p.add_argument("--real-dir", help="the real set: LIC-layout data, BERTs and recorded rows (see above)")

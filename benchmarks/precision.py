@@ -11,7 +11,6 @@ matmul of the same precision measured in the same run. `jit` rows compile the
 training step with XLA. Quality: dev F1 of the sample after the same training
 (same seed, same epochs) in fp32 and in bf16. Results: outputs/bench/precision.json.
 """
-import argparse
 import json
 import os
 import platform
@@ -19,7 +18,7 @@ import time
 
 import numpy as np
 
-from benchmarks.helpers import OUT, ROOT, TrackBench, base_bert_files, timed, train
+from benchmarks.helpers import OUT, ROOT, TrackBench, argument_parser, base_bert_files, timed, train
 from tools.tracks import NAMES as TRACKS
 from pipeline import TINY_SETTINGS, embedded_default
 
@@ -143,7 +142,7 @@ def quality(track, sample, tiny, epochs, out):
 
 def main(argv=None):
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argument_parser(__name__, __doc__)
     p.add_argument("--parts", nargs="+", choices=["speed", "quality"], default=["speed", "quality"])
     p.add_argument("--models", nargs="+", choices=["tiny", "base"], default=["base"])
     p.add_argument("--tracks", nargs="+", choices=TRACKS, default=list(TRACKS))

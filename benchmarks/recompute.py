@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from benchmarks.helpers import BASE, OUT, ROOT
+from benchmarks.helpers import BASE, OUT, ROOT, argument_parser
 
 MODES = {"none": False, "layer": "layer", "block": "block"}
 
@@ -121,7 +121,7 @@ def summarize(memory_rows, time_rows, budget_bytes):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argument_parser(__name__, __doc__)
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     p.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     p.add_argument("--batch-sizes", nargs="+", default=["256:2,4,8", "512:1,2,4"], metavar="MAXLEN:B,B,B",

@@ -14,7 +14,6 @@ tricks: a training step without tricks against one with --ema 0.999 and one with
 Models: "tiny" is the embedded default's tiny BERT, "base" a randomly initialized
 BERT-base shape (12 layers, hidden 768). Results: outputs/bench/bench.json.
 """
-import argparse
 import json
 import os
 import platform
@@ -22,7 +21,7 @@ import sys
 
 import numpy as np
 
-from benchmarks.helpers import OUT, ROOT, SCHEMAS, TrackBench, base_bert_files, naive_best_spans, timed
+from benchmarks.helpers import OUT, ROOT, SCHEMAS, TrackBench, argument_parser, base_bert_files, naive_best_spans, timed
 from tools.tracks import NAMES as TRACKS
 from pipeline import embedded_default
 
@@ -139,7 +138,7 @@ def print_table(results):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argument_parser(__name__, __doc__)
     p.add_argument("parts", nargs="*", help="predict, train, decode, strategy, tricks (default: all)")
     p.add_argument("--models", nargs="+", choices=["tiny", "base"], default=["tiny", "base"])
     p.add_argument("--tracks", nargs="+", choices=TRACKS, default=list(TRACKS))

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from benchmarks import helpers, recompute
+from benchmarks.__main__ import NAMES
+from benchmarks.__main__ import main as benchmarks_main
 from common.env import tf
 
 
@@ -208,3 +210,11 @@ def test_pooled_trios_share_one_draw_of_the_test_items_and_report_what_they_leav
     for path, error in ((tmp_path / "run.log", "run.log:1: not valid JSON"), (tmp_path / "none", "none: no such file")):
         with pytest.raises(DataError, match=error):
             pool([str(path)])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_benchmark_names_itself_in_its_usage_as_it_is_run(name, capsys):
+    with pytest.raises(SystemExit) as done:
+        benchmarks_main([name, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: python -m benchmarks {name} ")

@@ -135,23 +135,29 @@ def main(argv=None):
 
 
 def train_seeds(name, out, n, arguments, first_seed=42):
-    """Train n seeds (OUT/seed-S, each kept when finished, resumed when interrupted), then score their
-    ensemble on dev (at its members' mean thresholds, or a vote where one scores higher:
-    tools.runs.ensemble_on_dev) beside each member's best dev, and save it
+    """Train n seeds (OUT/seed-S, each kept when finished, resumed when interrupted; each keeping its
+    SEEDS_SNAPSHOTS best epochs where its track sets more than 1, or --snapshots K), then score their ensemble
+    on dev (at its members' mean thresholds, by the count of best epochs a member scoring best, or a vote where
+    one scores higher: tools.runs.ensemble_on_dev) beside each member's best dev, and save it
     (OUT/ensemble.json: predict.py --model-dir OUT predicts with it); the ensemble's Predictor."""
     from common.model_dir import write_ensemble
     from tools.runs import best_dev, ensemble_on_dev, train_member
 
+    t = track(name)
+    snapshots = _option(arguments, "--snapshots")
+    if snapshots is None:
+        snapshots = str(getattr(t, "SEEDS_SNAPSHOTS", 1))
+        arguments = [*arguments, "--snapshots", snapshots]
     members = [os.path.join(out, f"seed-{first_seed + k}") for k in range(n)]
     for k, member in enumerate(members):
         train_member(name, member, [*arguments, "--seed", str(first_seed + k)])
-    t = track(name)
     dev = find_data_files(t.FILES, arguments[arguments.index("--data-dir") + 1],
                           {"dev": _option(arguments, "--dev")}, need=("dev",))["dev"]
-    predictor, gold, rows, choice = ensemble_on_dev(name, members, dev)
+    predictor, gold, rows, choice = ensemble_on_dev(name, members, dev, snapshots=int(snapshots))
     votes = choice and choice["votes"]
+    epochs = None if votes or not choice or choice.get("snapshots", 1) == 1 else choice["snapshots"]
     thresholds = None if votes else getattr(predictor, "thresholds", None)
-    write_ensemble(out, name, members, chosen_on=choice and "dev", votes=votes)
+    write_ensemble(out, name, members, chosen_on=choice and "dev", votes=votes, snapshots=epochs)
     t.write_submission(os.path.join(out, t.DEV_PREDICTIONS), rows)
     summary = {"members": {}, "ensemble_dev_f1": t.score(gold, rows)["f1"], "thresholds": thresholds,
                "chosen_on_dev": choice}
@@ -165,8 +171,13 @@ def train_seeds(name, out, n, arguments, first_seed=42):
         print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} by a vote chosen on dev (kept where at "
               f"least {votes:g} of the {n} members predict it; averaged: {choice['averaged_dev_f1']:.4f})")
     else:
-        print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} averaged{averaged}"
-              + (f" (voting scores {max(choice['dev_f1'].values()):.4f} at best)" if choice else ""))
+        by = f", each member by its {epochs} best epochs" if epochs else ""
+        print(f"ensemble of {n} seeds: dev F1 {summary['ensemble_dev_f1']:.4f} averaged{averaged}{by}"
+              + (f" (voting scores {max(choice['dev_f1'].values()):.4f} at best)" if choice and "dev_f1" in choice
+                 else ""))
+    if choice and "snapshots_dev_f1" in choice:
+        print("  dev F1 by the count of best epochs a member: "
+              + ", ".join(f"{k}: {f1:.4f}" for k, f1 in choice["snapshots_dev_f1"].items()))
     write_json(os.path.join(out, "seeds.json"), summary)
     return predictor
 

@@ -10,7 +10,8 @@ seeds       per set and track: the default recipe trained with each seed (the le
             how far the test set decides the target: the test items drawn again with replacement, the 95%
             range of the ensemble's margins over its members' mean and best, and the share of draws meeting it;
             reading comprehension: dev and test F1 of each rule to combine start and end distributions (SEEDS=N
-            and predict.py average probabilities, the first);
+            and predict.py average probabilities, the first); its members keep their SEEDS_SNAPSHOTS best
+            epochs, as SEEDS=N's do, and the ensemble of their best epochs alone is scored beside SEEDS=N's;
 kfold       per set and track: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
             single model trained on the train file alone (the seeds part's first seed), each fold model's
             and, where the models may vote, each vote's;
@@ -75,12 +76,15 @@ def scored_submission(name, items, predictions, gold, out):
 
 
 def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeout):
-    """The default recipe's run of each seed (the learning benchmark's directory: reused when recorded)."""
+    """The default recipe's run of each seed, keeping the best epochs pipeline --seeds has its members keep (the
+    learning benchmark's directory: reused when recorded)."""
     runs = []
+    kept = getattr(track(name), "SEEDS_SNAPSHOTS", 1)
+    extra = ["--snapshots", str(kept)] if kept > 1 else []
     for seed in seeds:
         out_dir = os.path.join(work, "learning", "runs", set_name, regime, name, f"default-s{seed}")
         settings = dict(SETTINGS[name], learning_rate=REGIMES[regime]["learning_rate"])
-        runs.append(run_one(name, data[name], berts[regime], out_dir, settings, [], seed, epochs, timeout))
+        runs.append(run_one(name, data[name], berts[regime], out_dir, settings, extra, seed, epochs, timeout))
         runs[-1]["dir"] = out_dir
     return runs
 
@@ -102,9 +106,10 @@ def seeds_part(name, set_name, runs, data_dir, work):
     out = os.path.join(work, "ensembles", set_name, name)
     os.makedirs(out, exist_ok=True)
     dev = find_data_files(t.FILES, data_dir)["dev"]
-    predictor, dev_items, dev_rows, choice = ensemble_on_dev(name, dirs, dev)
+    predictor, dev_items, dev_rows, choice = ensemble_on_dev(name, dirs, dev,
+                                                             snapshots=getattr(t, "SEEDS_SNAPSHOTS", 1))
     chosen = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
-    voting = choice if choice and "votes" in choice else None
+    voting = choice if choice and "dev_f1" in choice else None
     voted = voting and voting["votes"]
     # where no vote was chosen, the ensemble is the averaged one, already scored
     averaged_predictor = ensemble(predictor.predictors) if voted else predictor
@@ -114,6 +119,10 @@ def seeds_part(name, set_name, runs, data_dir, work):
     result = {"members": members, "mean": float(np.mean(members)), "best": max(members), "ensemble": chosen,
               "averaged": averaged, "thresholds": mean_thresholds, "gain_over_mean": chosen - float(np.mean(members)),
               "spread": max(members) - min(members), "votes": voted}
+    if choice and "snapshots" in choice:  # each member by its best epochs: beside the ensemble of its best alone
+        result.update(snapshots=choice["snapshots"], snapshots_dev=choice["snapshots_dev_f1"])
+        result["best_epochs_only"] = chosen if choice["snapshots"] == 1 else predict_test(
+            name, dirs, data_dir, os.path.join(out, "best_epochs_" + t.SUBMISSION))
     test, gold = test_files(data_dir)
     gold_items = t.load(gold, report=False)
     ensemble_scores = item_scores(name, gold_items, t.read_predictions(os.path.join(out, "ensemble_" + t.SUBMISSION)))
@@ -438,7 +447,8 @@ def tables(results, n):
     lines = []
     if results.get("seeds"):
         lines += ["\nEnsembles of seeds (test F1; reading comprehension in points). \"ensemble\" is what SEEDS=N "
-                  "submits, \"chosen on dev\" how it combines; then the averaged ensemble at its members' mean "
+                  "submits, \"chosen on dev\" how it combines (reading comprehension: how many of each member's best "
+                  "epochs, and the ensemble of their best alone); then the averaged ensemble at its members' mean "
                   "thresholds and at thresholds chosen again for it on dev, and each vote (kept where K members "
                   "predict); the test items drawn again with replacement 10,000 times, the 95% range of the "
                   "ensemble's margins over its members' mean and best, and the share of draws where the target "
@@ -451,6 +461,10 @@ def tables(results, n):
         for set_name, rows in results["seeds"].items():
             for name, r in rows.items():
                 how = f"vote of {r['votes']:g}" if r.get("votes") else "averaged" if "vote_dev" in r else ""
+                if r.get("snapshots"):
+                    how += (f"{r['snapshots']} best epoch{'s' if r['snapshots'] > 1 else ''} a member (dev: "
+                            + ", ".join(f"{k}: {fmt(name, v)}" for k, v in r["snapshots_dev"].items())
+                            + f"; each member's best epoch alone: {fmt(name, r['best_epochs_only'])})")
                 ensemble = f"**{fmt(name, r['ensemble'])}**" if meets_target(name, r) else fmt(name, r["ensemble"])
                 lines.append(f"| {set_name} | {name} | {', '.join(fmt(name, v) for v in r['members'])} | "
                              f"{fmt(name, r['mean'])} | {fmt(name, r['best'])} | {ensemble} | "

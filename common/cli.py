@@ -99,6 +99,9 @@ def train_parser(description, track):
     recipe.add_argument("--ema", type=float, default=defaults["ema"], metavar="DECAY",
                         help="keep an exponential moving average of the weights, over about 1 / (1 - DECAY) steps: "
                              "dev is scored and the best epoch saved with it (0: off; default %(default)g)")
+    recipe.add_argument("--snapshots", type=integer_from(1), default=1, metavar="K",
+                        help="keep the weights of the K best dev epochs, not only the best one's, for an ensemble to "
+                             "average (pipeline.py --seeds; predict.py --snapshots); K weights files (default 1)")
     recipe.add_argument("--adversarial", type=adversarial_kind, metavar="{none,fgm}",
                         default=defaults.get("adversarial"),
                         help="fgm: a second pass per step with the token embeddings perturbed along their gradient, "
@@ -141,6 +144,9 @@ def predict_parser(description):
     p.add_argument("--combine", help="how the ensemble combines its models (reading comprehension: the average of "
                                      "their start and end \"probabilities\" (default), of their \"log-probabilities\""
                                      ", or of their \"span probabilities\")")
+    p.add_argument("--snapshots", type=integer_from(1), metavar="K",
+                   help="each model directory by its K best dev epochs, averaged (kept by train.py --snapshots K "
+                        "or more; default: an ensemble directory's own count, else 1)")
     p.add_argument("--input", required=True, type=os.path.expanduser, help="the official test file")
     p.add_argument("--output", required=True, type=os.path.expanduser, help="submission file to write")
     p.add_argument("--batch-size", type=integer_from(1), default=32)
@@ -323,7 +329,7 @@ class TrainingSession:
         trainer = Trainer(model, optimizer, batches, a.epochs, evaluate, a.output_dir, key=key, on_best=on_best,
                           strategy=self.strategy, chief=self.chief, save_every=a.save_every,
                           jit=getattr(a, "jit", False), ema=a.ema, adversarial=a.adversarial,
-                          adv_epsilon=a.adv_epsilon)
+                          adv_epsilon=a.adv_epsilon, snapshots=a.snapshots)
         best = trainer.fit(resume=a.resume)
         if self.chief:
             if before_finish:

@@ -62,6 +62,14 @@ def ensemble(predictors, weights=None):
     return combined
 
 
+def leading(predictor, k):
+    """A copy of `predictor` averaging only its first k members, with equal weights (say the k best epochs of a
+    model directory loaded with its snapshots, best first)."""
+    other = copy.copy(predictor)
+    other.models, other.members, other.weights = predictor.models[:k], predictor.members[:k], mean_weights(k)
+    return other
+
+
 def vote(member_lists, weights, votes, key):
     """Per item, the elements (say SPO triples) of the members' lists whose members weigh at least `votes`:
     member_lists[m][i] is member m's list for item i; `key` says when two elements are the same. Each element

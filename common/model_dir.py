@@ -6,6 +6,8 @@ DIR/config.json: {"track", "config": the track's Config (everything predict need
     only (directories of earlier versions
     hold args.json and schema.json instead: their track converts them, common.track's legacy_config);
 DIR/model.weights.h5: the weights of the best dev epoch (float32 whatever the training precision);
+DIR/snapshots/epochE.weights.h5 (train.py --snapshots K): the weights of the K best dev epochs, the best one
+    included, which an ensemble may average (snapshot_paths);
 DIR/training.json: present while a run writes the directory (and after a run that did not finish);
 DIR/metrics.jsonl, DIR/resume/: the epochs' records and the last resume point;
 DIR/.lock: held by the run writing the directory, for as long as it runs (RunLock).
@@ -13,7 +15,8 @@ DIR/.lock: held by the run writing the directory, for as long as it runs (RunLoc
 An ensemble directory (pipeline.py --seeds, tools.kfold) holds its members' model directories and
 DIR/ensemble.json: {"track", "members": their paths relative to DIR, "weights" (null: equal),
 "thresholds": the setting the ensemble decodes at (null: its members' weighted mean), "votes" (null: averaged),
-"combine": how it combines its members' outputs (null: the track's default way), "chosen_on"};
+"combine": how it combines its members' outputs (null: the track's default way), "snapshots": how many of each
+member's best epochs it averages (null: 1, the best alone), "chosen_on"};
 `predict.py --model-dir DIR` predicts with it as it was submitted.
 
 Every file is written atomically (common.files).
@@ -41,13 +44,14 @@ RESUME_STATE = os.path.join(RESUME, "state.json")
 ENSEMBLE = "ensemble.json"
 METRICS = "metrics.jsonl"
 LOCK = ".lock"
+SNAPSHOTS = "snapshots"
 # what a run writes: --overwrite removes exactly these
 RUN_FILES = (WEIGHTS, CONFIG, ARGS, MARKER, METRICS, "schema.json", "bert_config.json", "vocab.txt",
-             "dev_predictions.json", "dev_predictions.zip", "tensorboard", RESUME, "report", ENSEMBLE)
+             "dev_predictions.json", "dev_predictions.zip", "tensorboard", RESUME, "report", ENSEMBLE, SNAPSHOTS)
 # arguments a resumed run must share with the run it continues (they shape the model or the data), besides
 # the track's own RESUME_KEYS
 RESUME_KEYS = ("maxlen", "stride", "word_level", "seed", "batch_size", "learning_rate", "schedule", "ema", "adversarial",
-               "adv_epsilon")
+               "adv_epsilon", "snapshots")
 
 
 class RunLock:
@@ -257,14 +261,15 @@ def load_model_dir(model_dir, track, allow_unfinished=False):
     return files, config
 
 
-def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None, votes=None):
+def write_ensemble(directory, track_name, members, thresholds=None, weights=None, chosen_on=None, votes=None,
+                   snapshots=None):
     """DIR/ensemble.json: `members` (model directories, kept relative to DIR so that DIR can be moved whole)
     make one ensemble, decoded at `thresholds` (None: the members' weighted mean) with their outputs combined the
-    track's default way; with `votes`, the members vote instead, each at its own thresholds
-    (common.ensemble.Voting)."""
+    track's default way, each member by its `snapshots` best epochs (None: its best); with `votes`, the members
+    vote instead, each at its own thresholds (common.ensemble.Voting)."""
     write_json(os.path.join(directory, ENSEMBLE), {
         "track": track_name, "members": [os.path.relpath(m, directory) for m in members], "weights": weights,
-        "thresholds": thresholds, "votes": votes, "combine": None, "chosen_on": chosen_on})
+        "thresholds": thresholds, "votes": votes, "combine": None, "snapshots": snapshots, "chosen_on": chosen_on})
 
 
 def read_ensemble(model_dir, track):
@@ -293,12 +298,20 @@ def read_ensemble(model_dir, track):
         raise ModelDirError(f"{path}: \"votes\" goes with \"thresholds\" null: voting members predict at their "
                             "own thresholds")
     check_combine(track, doc.get("combine"), f"{path}: \"combine\"", null="null")
+    snapshots = doc.get("snapshots")
+    if snapshots is not None and (isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 1):
+        raise ModelDirError(f"{path}: \"snapshots\" should be null or a count of each member's best epochs, 1 or "
+                            f"more; not {snapshots!r}")
+    if snapshots is not None and votes is not None:
+        raise ModelDirError(f"{path}: \"snapshots\" goes with \"votes\" null: an ensemble of voting members uses "
+                            "each one's best epoch")
     thresholds = doc.get("thresholds")
     if thresholds is not None and not (isinstance(thresholds, dict) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in thresholds.values())):
         raise ModelDirError(f"{path}: \"thresholds\" should be null or an object of numbers, say "
                             "{\"threshold\": 0.4}")
-    return {"weights": None, "thresholds": None, "votes": None, "combine": None, "chosen_on": None, **doc,
+    return {"weights": None, "thresholds": None, "votes": None, "combine": None, "snapshots": None, "chosen_on": None,
+            **doc,
             "members": [os.path.normpath(os.path.join(model_dir, m)) for m in members]}
 
 
@@ -327,6 +340,12 @@ def check_votes(track, votes, total, where):
         raise ModelDirError(f"{where}: {votes:g} is not above 0 and at most the members' total weight, {total:g}")
 
 
+def check_snapshots(votes, snapshots):
+    """ModelDirError unless the models average (`votes` None) or each uses its best epoch alone."""
+    if votes is not None and (snapshots or 1) > 1:
+        raise ModelDirError(f"--snapshots {snapshots} goes with averaging: voting models use their best epochs")
+
+
 def model_dirs_in(model_dir, track, within=()):
     """The model directories `model_dir` stands for: itself, or an ensemble directory's members (expanded
     in turn); an ensemble that holds itself is a ModelDirError."""
@@ -352,9 +371,10 @@ def check_weights_file(path):
                             "train again, or resume the run with train.py --resume") from None
 
 
-def load_weights(model, model_dir):
-    """Load the best weights into `model`; a file of another architecture is a clear error."""
-    path = weights_path(model_dir)
+def load_weights(model, model_dir, path=None):
+    """Load the best weights (or the weights file `path`) into `model`; a file of another architecture is a clear
+    error."""
+    path = path or weights_path(model_dir)
     try:
         model.load_weights(path)
     except (ValueError, KeyError) as e:
@@ -364,6 +384,33 @@ def load_weights(model, model_dir):
 
 def weights_path(model_dir):
     return os.path.join(model_dir, WEIGHTS)
+
+
+def best_epochs(history, k, key="dev_f1"):
+    """The epochs (1-based, best first) of the k best records of `history` (metrics.jsonl's, in order) by `key`;
+    of equal scores the earlier, as the run keeps its first best epoch."""
+    ranked = sorted(range(len(history)), key=lambda i: (-history[i][key], i))
+    return [history[i]["epoch"] for i in ranked[:k]]
+
+
+def snapshot_file(model_dir, epoch):
+    return os.path.join(model_dir, SNAPSHOTS, f"epoch{epoch}.weights.h5")
+
+
+def snapshot_paths(model_dir, k):
+    """The weights files of the model's k best dev epochs, best first: model.weights.h5, then the kept ones of
+    train.py --snapshots. Fewer kept than k is a ModelDirError naming the directory."""
+    if k == 1:
+        return [weights_path(model_dir)]
+    epochs = best_epochs(read_metrics(model_dir), k)
+    paths = [snapshot_file(model_dir, e) for e in epochs[1:]]
+    kept = 1 + sum(os.path.isfile(p) for p in paths)
+    if len(epochs) < k or kept < k:
+        raise ModelDirError(f"{model_dir}: holds the weights of {kept} of its best epochs, not {k}; train it with "
+                            f"train.py --snapshots {k} (or more)")
+    for path in paths:
+        check_weights_file(path)
+    return [weights_path(model_dir)] + paths
 
 
 def read_metrics(model_dir):

@@ -26,6 +26,8 @@ tracks (tools/: validate, report, ceiling, kfold) use nothing else:
   vote_key(element), optional       what makes two predicted elements (say SPOs) one: its ensembles may vote
   COMBINE_RULES, optional           the ways its ensembles may combine their members' outputs (the first is the
                                     default; predict.py --combine, ensemble.json "combine" name another)
+  SEEDS_SNAPSHOTS, optional         how many best epochs each member of pipeline.py --seeds keeps, of which its
+                                    ensemble averages the count best on dev (default 1: each member's best)
   read_units(path), write_units(path, units)                 what k-fold keeps together (sentences, paragraphs)
   analyse(gold items, rows, tokenizer, config)               error analysis (tools/report.py draws it)
   summary(rows) -> str                                       one line on what was predicted
@@ -183,27 +185,29 @@ def tune_thresholds(track, predictor, config, items, progress=lambda x, **k: x):
 
 
 def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unfinished=False, weights=None,
-                   votes=None, combine=None):
+                   votes=None, combine=None, snapshots=None):
     """The Predictor of trained model directories: one model, or an ensemble of several whose outputs it
     averages (`weights`, equal by default; `combine`: one of the track's COMBINE_RULES, None: as the directories
     say), or, with `votes`, whose predictions it votes on (common.ensemble.Voting). An ensemble directory
-    (pipeline --seeds, tools.kfold) counts as one, predicting as it was
-    submitted. Each model is built once from its directory's config, encoder shape, vocabulary and weights;
-    models that read text differently are refused, naming the two directories."""
+    (pipeline --seeds, tools.kfold) counts as one, predicting as it was submitted. `snapshots`: each model
+    directory is the average of its k best epochs (None: as an ensemble directory says, else 1). Each model is
+    built once from its directory's config, encoder shape, vocabulary and weights; models that read text
+    differently are refused, naming the two directories."""
     from common.ensemble import Voting
-    from common.model_dir import model_dirs_in, read_ensemble
+    from common.model_dir import check_snapshots, model_dirs_in, read_ensemble
     from common.precision import resolve_precision, set_precision
 
     model_dirs = [model_dirs] if isinstance(model_dirs, str) else list(model_dirs)
-    averaged = votes is None and (len(model_dirs) > 1 or weights is not None)
+    averaged = votes is None and (len(model_dirs) > 1 or weights is not None or (snapshots or 1) > 1)
     for model_dir in model_dirs:  # an ensemble directory's structure, checked before any model is built
         model_dirs_in(model_dir, track)
         if averaged and (read_ensemble(model_dir, track) or {}).get("votes") is not None:
             _refuse_averaging(model_dir)
+    check_snapshots(votes, snapshots)
     set_precision(resolve_precision(precision))
     group, anchor = [], []  # members that vote each decode alone: each is a group of its own
-    predictors = [_predictor(track, model_dir, allow_unfinished, [] if votes is not None else group, anchor)
-                  for model_dir in model_dirs]
+    predictors = [_predictor(track, model_dir, allow_unfinished, [] if votes is not None else group, anchor,
+                             snapshots) for model_dir in model_dirs]
     if votes is not None:
         predictor = Voting(predictors, votes, track.vote_key, weights)
     elif len(predictors) == 1 and weights is None:
@@ -216,14 +220,15 @@ def load_predictor(track, model_dirs, batch_size=32, precision="fp32", allow_unf
     return predictor
 
 
-def _predictor(track, model_dir, allow_unfinished, group, anchor):
-    """The Predictor of a model directory, or of an ensemble directory's members, with its weights and
-    thresholds. group: [(directory, BertFiles, Config) of the first model built of the models averaged with this
-    one], which it must match in how it reads text; anchor: [the same, of the first model of the whole ensemble],
-    which it must match in the track's ENSEMBLE_KEYS, voting or not (a vote needs one schema, not one reading)."""
+def _predictor(track, model_dir, allow_unfinished, group, anchor, snapshots=None):
+    """The Predictor of a model directory (the average of its `snapshots` best epochs; None: 1), or of an
+    ensemble directory's members, with its weights and thresholds. group: [(directory, BertFiles, Config) of the
+    first model built of the models averaged with this one], which it must match in how it reads text; anchor:
+    [the same, of the first model of the whole ensemble], which it must match in the track's ENSEMBLE_KEYS,
+    voting or not (a vote needs one schema, not one reading)."""
     from common.bert import build_bert
-    from common.ensemble import Voting
-    from common.model_dir import ENSEMBLE, load_model_dir, load_weights, read_ensemble
+    from common.ensemble import Voting, ensemble
+    from common.model_dir import ENSEMBLE, load_model_dir, load_weights, read_ensemble, snapshot_paths
     from common.options import ModelDirError
     from common.tokenization import load_tokenizer
 
@@ -232,7 +237,8 @@ def _predictor(track, model_dir, allow_unfinished, group, anchor):
         return Voting([_predictor(track, m, allow_unfinished, [], anchor) for m in record["members"]],
                       record["votes"], track.vote_key, record["weights"])
     if record is not None:
-        predictor = _averaged(record["members"], [_predictor(track, m, allow_unfinished, group, anchor)
+        count = snapshots or record["snapshots"]
+        predictor = _averaged(record["members"], [_predictor(track, m, allow_unfinished, group, anchor, count)
                                                   for m in record["members"]], record["weights"])
         if record["thresholds"]:
             # a key missing (written before the track had it) keeps the members' mean
@@ -249,11 +255,14 @@ def _predictor(track, model_dir, allow_unfinished, group, anchor):
             check_ensemble(track, first[0], (model_dir, files, config), reading)
         else:
             first.append((model_dir, files, config))
-    bert = build_bert(files, recompute=config.recompute, load_weights=False)
     tokenizer = load_tokenizer(files.vocab, config.word_level, config.do_lower_case)
-    model, predictor = track.build(config, bert, tokenizer)
-    load_weights(model, model_dir)
-    return predictor
+    predictors = []
+    for path in snapshot_paths(model_dir, snapshots or 1):
+        model, predictor = track.build(config, build_bert(files, recompute=config.recompute, load_weights=False),
+                                       tokenizer)
+        load_weights(model, model_dir, path)
+        predictors.append(predictor)
+    return predictors[0] if len(predictors) == 1 else ensemble(predictors)
 
 
 def _averaged(model_dirs, predictors, weights):
@@ -298,7 +307,8 @@ def check_ensemble(track, first, other, reading=True):
 def predict_main(track, description):
     """predict.py of `track`: read the test file, predict, write the submission."""
     from common import cli
-    from common.model_dir import check_combine, check_votes, load_model_dir, model_dirs_in
+    from common.model_dir import (check_combine, check_snapshots, check_votes, load_model_dir, model_dirs_in,
+                                  read_ensemble, snapshot_paths)
     from common.options import ModelDirError
 
     args = cli.predict_parser(description).parse_args()
@@ -310,12 +320,15 @@ def predict_main(track, description):
         raise ModelDirError("--weights: all 0; give at least one model a weight above 0")
     check_votes(track, args.votes, sum(args.weights) if args.weights else len(args.model_dir), "--votes")
     check_combine(track, args.combine, "--combine")
+    check_snapshots(args.votes, args.snapshots)
     for model_dir in args.model_dir:  # fail before reading the test file
+        count = args.snapshots or (read_ensemble(model_dir, track) or {}).get("snapshots") or 1
         for member in model_dirs_in(model_dir, track):
             load_model_dir(member, track, args.use_unfinished)
+            snapshot_paths(member, count)
     items = track.load(args.input, report=False, require_items=True)
     predictor = load_predictor(track, args.model_dir, args.batch_size, args.precision, args.use_unfinished,
-                               args.weights, args.votes, args.combine)
+                               args.weights, args.votes, args.combine, args.snapshots)
     from common.training import progress  # TensorFlow: only once the inputs are read
     started = time.time()
     rows = track.to_submission(items, predictor.predict(track.inputs(items), progress))

@@ -31,7 +31,7 @@ from common.distribute import exchange, first_error, own_rows, replica_slices
 from common.env import keras, tf
 from common.files import read_json, save_atomically, write_json, write_text
 from common.losses import global_sum
-from common.model_dir import METRICS, RESUME, RESUME_STATE, WEIGHTS
+from common.model_dir import METRICS, RESUME, RESUME_STATE, SNAPSHOTS, WEIGHTS, best_epochs, snapshot_file
 from common.options import SCHEDULES, StrategyError, TrainingError
 from bert4keras.snippets import sequence_padding
 
@@ -190,13 +190,16 @@ class Trainer:
     model: training model (its inputs a dict, its loss in model.losses); optimizer: from make_optimizer;
     batches: Batches; evaluate() -> dict of dev metrics holding `key` (higher is better);
     on_best(metrics): called (on the chief) after the best weights so far are saved.
+    snapshots: the count of best epochs whose weights are kept (common.model_dir.snapshot_paths), 1: the best.
     strategy: the tf.distribute strategy the model and optimizer were built under; only the
     chief (`chief=True`) writes files the user sees.
     """
 
     def __init__(self, model, optimizer, batches, epochs, evaluate, output_dir, key="f1", on_best=None,
-                 strategy=None, chief=True, save_every=10.0, jit=False, ema=0.0, adversarial=None, adv_epsilon=1.0):
+                 strategy=None, chief=True, save_every=10.0, jit=False, ema=0.0, adversarial=None, adv_epsilon=1.0,
+                 snapshots=1):
         self.model, self.optimizer, self.batches, self.epochs = model, optimizer, batches, epochs
+        self.snapshots = snapshots
         self.evaluate, self.output_dir, self.key, self.on_best = evaluate, output_dir, key, on_best
         self.strategy = strategy or tf.distribute.get_strategy()
         self.chief, self.save_every = chief, save_every
@@ -369,6 +372,11 @@ class Trainer:
                 save_atomically(os.path.join(self.output_dir, WEIGHTS), self.model.save_weights, suffix=".weights.h5")
                 if self.on_best:
                     self.on_best(metrics)
+            ranked = state["history"] + [{"epoch": epoch + 1, f"dev_{self.key}": score}]
+            if self.snapshots > 1 and self.chief and epoch + 1 in best_epochs(ranked, self.snapshots,
+                                                                              f"dev_{self.key}"):
+                save_atomically(snapshot_file(self.output_dir, epoch + 1), self.model.save_weights,
+                                suffix=".weights.h5")
             failure = None
         except Exception as e:
             failure = e
@@ -388,6 +396,7 @@ class Trainer:
         state = self.save_resume_point(state)
         if self.chief:
             self._write_metrics(history)
+            self._drop_snapshots(history)
             with self.writer.as_default():
                 for k, v in record.items():
                     if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "epoch":
@@ -397,6 +406,18 @@ class Trainer:
         print(f"epoch {epoch + 1}: loss {record['loss']:.4f}, dev {shown}"
               f"{'  (best so far, saved)' if improved else ''}", flush=True)
         return state
+
+    def _drop_snapshots(self, history):
+        """Remove the kept weights of epochs no longer among the best (once the records saying so are committed;
+        a kill in between leaves one file more, removed at the next epoch's end)."""
+        directory = os.path.join(self.output_dir, SNAPSHOTS)
+        if self.snapshots < 2 or not os.path.isdir(directory):
+            return
+        kept = {os.path.basename(snapshot_file(self.output_dir, e))
+                for e in best_epochs(history, self.snapshots, f"dev_{self.key}")}
+        for name in os.listdir(directory):
+            if name not in kept:
+                os.remove(os.path.join(directory, name))
 
     def _write_metrics(self, history):
         write_text(os.path.join(self.output_dir, METRICS),

@@ -156,34 +156,47 @@ def ensemble_rows(name, model_dirs, path, batch_size=32, precision="auto", predi
     return items, t.to_submission(items, predictor.predict(t.inputs(items), progress))
 
 
-def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto"):
+def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto", snapshots=1):
     """(the ensemble's Predictor, dev gold, dev rows, choice) on `dev`, scored with the official metric. The
     averaged ensemble decodes at its members' weighted mean thresholds, each chosen on dev for its own model:
     thresholds chosen again for the ensemble on the same dev set fitted dev, and scored under the members' mean
-    on test in most ensembles where the two differed (docs/ensembles.md). Where the track's models may vote
-    (common.ensemble.Voting), every count of votes, 1 to N, is scored on dev as well (each member predicts at its
-    own thresholds), and the best vote replaces the average if it scores higher. Members are combined the track's
-    default way, as `predict.py --model-dir A B C` combines them: for reading comprehension, the rule best on a
-    dev set of 100 questions scored under that default on test (docs/ensembles.md). choice: None, or {"votes": the
-    count chosen or None, "dev_f1": {count: dev F1}, "averaged_dev_f1"}."""
-    from common.ensemble import ensemble, vote
+    on test in most ensembles where the two differed (docs/ensembles.md). With `snapshots` K above 1 (the members
+    keep their K best epochs), each count of best epochs a member, 1 to K, is scored on dev, and the best (of
+    equal ones, the fewest) is kept. Where the track's models may vote (common.ensemble.Voting), every count of
+    votes, 1 to N, is scored on dev as well (each member predicts at its own thresholds, by its best epoch), and
+    the best vote replaces the average if it scores higher. Members are combined the track's default way, as
+    `predict.py --model-dir A B C` combines them: for reading comprehension, the rule best on a dev set of 100
+    questions scored under that default on test (docs/ensembles.md). choice: None, or {"votes": the count
+    chosen or None, "dev_f1": {count: dev F1} (voting tracks), "averaged_dev_f1", "snapshots": the count of
+    best epochs chosen, "snapshots_dev_f1": {count: dev F1}}."""
+    from common.ensemble import Voting, ensemble, leading, vote
     from common.track import load_predictor
     from common.training import progress
 
     t = track(name)
-    votes = hasattr(t, "vote_key") and len(model_dirs) > 1
-    voting = load_predictor(t, model_dirs, batch_size, precision, votes=1) if votes else None
-    # averaged without load_predictor's check of how they read text: members of one run share their settings
-    predictor = ensemble(voting.predictors) if voting else load_predictor(t, model_dirs, batch_size, precision)
     items = t.load(dev, report=False, require_items=True)
-    rows = t.to_submission(items, predictor.predict(t.inputs(items), progress))
-    if not voting:
-        return predictor, items, rows, None
+    votes = hasattr(t, "vote_key") and len(model_dirs) > 1
+    # each member alone, its K best epochs averaged: members of one run share their settings, so the check of
+    # how they read text that load_predictor makes for an ensemble is not needed
+    each = [load_predictor(t, [d], batch_size, precision, snapshots=snapshots) for d in model_dirs]
+    record = {"votes": None}
+    predictor, rows, averaged_f1 = None, None, None
+    for k in range(1, snapshots + 1):
+        candidate = ensemble([leading(p, k) for p in each])
+        candidate_rows = t.to_submission(items, candidate.predict(t.inputs(items), progress))
+        f1 = t.score(items, candidate_rows)["f1"]
+        record.setdefault("snapshots_dev_f1", {})[k] = f1
+        if averaged_f1 is None or f1 > averaged_f1:
+            predictor, rows, averaged_f1, record["snapshots"] = candidate, candidate_rows, f1, k
+    if snapshots == 1:
+        del record["snapshots"], record["snapshots_dev_f1"]
+    if not votes:
+        return predictor, items, rows, record if snapshots > 1 else None
+    voting = Voting([leading(p, 1) for p in each], 1, t.vote_key)
     lists = voting.member_predictions(t.inputs(items), progress)
     voted = {k: t.to_submission(items, vote(lists, voting.weights, k, t.vote_key)) for k in range(1, len(lists) + 1)}
-    record = {"votes": None, "dev_f1": {k: t.score(items, r)["f1"] for k, r in voted.items()},
-              "averaged_dev_f1": t.score(items, rows)["f1"]}
-    record["votes"] = chosen_votes(record["dev_f1"], record["averaged_dev_f1"])
+    record.update(dev_f1={k: t.score(items, r)["f1"] for k, r in voted.items()}, averaged_dev_f1=averaged_f1)
+    record["votes"] = chosen_votes(record["dev_f1"], averaged_f1)
     if record["votes"]:
         voting.votes, predictor, rows = record["votes"], voting, voted[record["votes"]]
     return predictor, items, rows, record

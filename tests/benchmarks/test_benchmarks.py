@@ -139,6 +139,10 @@ def test_the_seeds_table_bolds_an_ensemble_where_the_target_holds_on_the_test_se
     ensembles = [line.split(" | ")[5] for line in tables(results, 3).splitlines() if line.startswith("| real")
                  or line.startswith("| yardstick")]
     assert ensembles == ["**0.296**", "0.294", "25.4", "**89.5**"]
+    results["seeds"]["real"]["reading_comprehension"].update(snapshots=2, snapshots_dev={1: 30.0, 2: 31.5, 3: 31.0},
+                                                             best_epochs_only=24.9)
+    how = [line.split(" | ")[6] for line in tables(results, 3).splitlines() if line.startswith("| real")]
+    assert how[2] == ("2 best epochs a member (dev: 1: 30.0, 2: 31.5, 3: 31.0; each member's best epoch alone: 24.9)")
 
 
 def test_the_rules_table_names_the_rule_best_on_dev_and_its_test_f1_the_first_of_equal_ones():

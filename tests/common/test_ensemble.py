@@ -217,3 +217,65 @@ def test_a_vote_keeps_what_members_of_enough_weight_predict():
             Voting([one, one, one], votes, key, weights)
     with pytest.raises(ValueError, match="3 finite non-negative weights"):
         Voting([one, one, one], 1, key, [1, 1, float("inf")])
+
+
+@pytest.mark.trains
+def test_a_model_directory_by_its_best_epochs_averages_them_as_directories_would(trained, small_sample, tmp_path):
+    """predict.py --snapshots K: K kept copies of the best weights predict what the model does; a kept epoch of
+    other weights averages as a second directory holding them; SEEDS=N's choice of the count on dev keeps the
+    fewest of equal scores; a directory keeping fewer is refused in one line."""
+    import h5py
+
+    from common.track import load_predictor
+    from reading_comprehension import track as rc
+    from tools.runs import ensemble_on_dev
+
+    name = "reading_comprehension"
+    model = str(trained(name))
+    test = str(small_sample / name / TEST_FILES[name])
+    kept, other = tmp_path / "kept", tmp_path / "other"
+    for directory in (kept, other):
+        shutil.copytree(model, directory, ignore=shutil.ignore_patterns("report", "tensorboard", "resume"))
+    (kept / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "dev_f1": f}) + "\n"
+                                                for e, f in enumerate([50.0, 40.0, 30.0], 1)))
+    (kept / "snapshots").mkdir()
+    for epoch in (2, 3):
+        shutil.copyfile(kept / "model.weights.h5", kept / "snapshots" / f"epoch{epoch}.weights.h5")
+    outputs = {}
+    for label, extra in (("one", []), ("kept", ["--snapshots", "3"])):
+        result = predict_here(name, "--model-dir", model if label == "one" else str(kept), *extra, "--input", test,
+                              "--output", str(tmp_path / f"{label}.json"), "--precision", "fp32")
+        assert result.returncode == 0, result.stderr[-3000:]
+        outputs[label] = submission(tmp_path / f"{label}.json")
+    assert outputs["kept"] == outputs["one"]
+    dev = str(small_sample / name / "dev.json")
+    predictor, items, rows, choice = ensemble_on_dev(name, [str(kept)] * 2, dev, precision="fp32", snapshots=3)
+    assert choice["snapshots"] == 1 and len(set(choice["snapshots_dev_f1"].values())) == 1
+    assert len(predictor.models) == 2 and choice["votes"] is None
+
+    rng = np.random.default_rng(0)  # other weights: kept as epoch 2, and as the second directory's best
+    with h5py.File(other / "model.weights.h5", "r+") as f:
+        f.visititems(lambda path, item: item.write_direct(
+            (item[()] + rng.normal(0, 0.5, item.shape)).astype(item.dtype)) if isinstance(item, h5py.Dataset)
+            and item.dtype.kind == "f" else None)
+    shutil.copyfile(other / "model.weights.h5", kept / "snapshots" / "epoch2.weights.h5")
+    items = rc.load(test, report=False)
+    by_epochs = load_predictor(rc, str(kept), precision="fp32", snapshots=2).predict(rc.inputs(items))
+    by_directories = load_predictor(rc, [model, str(other)], precision="fp32").predict(rc.inputs(items))
+    alone = load_predictor(rc, model, precision="fp32").predict(rc.inputs(items))
+    assert by_epochs == by_directories and by_epochs != alone
+    (tmp_path / "seeds").mkdir()  # an ensemble directory whose members average their 2 best epochs
+    (tmp_path / "seeds" / "ensemble.json").write_text(json.dumps({"track": name, "members": [str(kept)],
+                                                                  "snapshots": 2}))
+    assert load_predictor(rc, str(tmp_path / "seeds"), precision="fp32").predict(rc.inputs(items)) == by_epochs
+
+    for dirs, count, message in (([str(kept), model], "2", f"error: {model}: holds the weights of 1 of its best "
+                                                            "epochs, not 2; train it with train.py --snapshots 2 (or more)"),
+                                 ([str(kept)], "4", f"error: {kept}: holds the weights of 3 of its best epochs, not 4"),
+                                 ([str(kept)], "0", "argument --snapshots: an integer, 1 or above")):
+        result = predict_here(name, "--model-dir", *dirs, "--snapshots", count, "--input", test, "--output",
+                              str(tmp_path / "refused.json"))
+        assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr[-2000:]
+    result = predict_here("relation_extraction", "--model-dir", model, "--snapshots", "2", "--votes", "1", "--input",
+                          test, "--output", str(tmp_path / "refused.json"))
+    assert result.returncode == 2 and "--snapshots 2 goes with averaging" in result.stderr

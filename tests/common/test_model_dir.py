@@ -64,7 +64,7 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
     (moved / "ensemble.json").write_text(json.dumps({"track": track.NAME, "members": ["seed-42"]}))  # by hand
     assert read_ensemble(str(moved), track) == {"track": track.NAME, "members": [str(moved / "seed-42")],
                                                 "weights": None, "thresholds": None, "votes": None, "combine": None,
-                                                "chosen_on": None}
+                                                "snapshots": None, "chosen_on": None}
     write_ensemble(str(moved), track.NAME, [str(moved / "seed-42"), str(moved / "seed-43")], {"threshold": 0.3},
                    chosen_on="dev")
     shutil.move(str(moved), seeds)
@@ -85,6 +85,9 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
                          ({"track": track.NAME, "members": ["a"], "votes": 1}, "event_extraction models do not vote"),
                          ({"track": track.NAME, "members": ["a"], "thresholds": 0.3}, "should be null or an object"),
                          ({"track": track.NAME, "members": ["a"], "thresholds": {"threshold": "0.3"}}, "of numbers"),
+                         ({"track": track.NAME, "members": ["a"], "snapshots": 0}, "1 or more; not 0"),
+                         ({"track": track.NAME, "members": ["a"], "snapshots": 2.5}, "1 or more; not 2.5"),
+                         ({"track": track.NAME, "members": ["a"], "snapshots": True}, "1 or more; not True"),
                          (["a"], "should hold a JSON object")):
         bad.mkdir(exist_ok=True)
         (bad / "ensemble.json").write_text(json.dumps(doc))
@@ -119,3 +122,31 @@ def test_an_ensemble_directory_names_its_members_relative_to_itself_and_is_check
         (bad / "ensemble.json").write_text(json.dumps(dict({"track": named.NAME, "members": ["a", "b"]}, **doc)))
         with pytest.raises(ModelDirError, match=r"ensemble.json: \"combine\"" + message):
             read_ensemble(str(bad), named)
+
+
+def test_the_best_epochs_rank_by_dev_and_keep_the_earlier_of_equal_scores():
+    from common.model_dir import best_epochs
+
+    history = [{"epoch": e, "dev_f1": f} for e, f in enumerate([0.5, 0.9, 0.3, 0.7, 0.9], 1)]
+    assert best_epochs(history, 1) == [2]  # the epoch model.weights.h5 holds: the first best
+    assert best_epochs(history, 3) == [2, 5, 4] and best_epochs(history, 9) == [2, 5, 4, 1, 3]
+    assert best_epochs([{"epoch": 1, "dev_score": -2.0}, {"epoch": 2, "dev_score": -1.0}], 1, "dev_score") == [2]
+
+
+def test_snapshot_paths_name_the_kept_weights_or_say_what_is_missing(tmp_path):
+    from common.model_dir import snapshot_paths
+    from common.options import ModelDirError
+
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e, "dev_f1": f}) + "\n"
+                                                    for e, f in enumerate([0.5, 0.9, 0.3, 0.7], 1)))
+    assert snapshot_paths(str(tmp_path), 1) == [str(tmp_path / "model.weights.h5")]
+    with pytest.raises(ModelDirError, match=r"holds the weights of 1 of its best epochs, not 2; train it with "
+                                            r"train.py --snapshots 2 \(or more\)") as caught:
+        snapshot_paths(str(tmp_path), 2)
+    assert str(tmp_path) in str(caught.value)
+    with pytest.raises(ModelDirError, match="not 5"):  # more than the run had epochs
+        snapshot_paths(str(tmp_path), 5)
+    (tmp_path / "snapshots").mkdir()
+    (tmp_path / "snapshots" / "epoch4.weights.h5").write_bytes(b"torn")
+    with pytest.raises(ModelDirError, match=r"epoch4.weights.h5: unreadable weights file"):
+        snapshot_paths(str(tmp_path), 2)

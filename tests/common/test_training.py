@@ -75,16 +75,40 @@ def test_trainer_keeps_the_best_weights_and_logs(tmp_path):
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp-")]  # atomic writes leave no temporary file
 
 
+def test_snapshots_keep_the_weights_of_the_k_best_epochs(tmp_path):
+    """--snapshots 3: the weights of the 3 best dev epochs stay (of equal scores the earlier), the best one's being
+    model.weights.h5's; an epoch that falls out of the 3 is removed, and no temporary file stays."""
+    model, optimizer, batches, evaluate = regression(epochs=5)
+    scores, weights = iter([0.5, 0.9, 0.3, 0.7, 0.9, 0.2]), {}
+
+    def scripted():
+        weights[len(weights) + 1] = model.get_weights()
+        return {"score": next(scores)}
+
+    Trainer(model, optimizer, batches, 5, scripted, str(tmp_path), key="score", snapshots=3).fit()
+    assert sorted(os.listdir(tmp_path / "snapshots")) == ["epoch2.weights.h5", "epoch4.weights.h5",
+                                                          "epoch5.weights.h5"]
+    for epoch, path in [(2, "model.weights.h5"), (2, "snapshots/epoch2.weights.h5"), (4, "snapshots/epoch4.weights.h5"),
+                        (5, "snapshots/epoch5.weights.h5")]:
+        model.load_weights(str(tmp_path / path))
+        for a, b in zip(weights[epoch], model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert not any(weights[1][0] == weights[2][0])  # the epochs trained different weights
+    model, optimizer, batches, evaluate = regression(epochs=5)
+    Trainer(model, optimizer, batches, 5, evaluate, str(tmp_path / "one"), key="score").fit()
+    assert not os.path.exists(tmp_path / "one" / "snapshots")  # the default keeps the best alone
+
+
 @pytest.mark.parametrize("stop_at", [(0, 3), (1, 0), (2, 5)])
 def test_resume_from_a_step_gives_the_uninterrupted_weights(tmp_path, stop_at):
     model, optimizer, batches, evaluate = regression()
-    Trainer(model, optimizer, batches, 4, evaluate, str(tmp_path / "full"), key="score").fit()
+    Trainer(model, optimizer, batches, 4, evaluate, str(tmp_path / "full"), key="score", snapshots=2).fit()
     uninterrupted = model.get_weights()
 
     # the same run, its resume point committed at (epoch, step) and the process gone
     out = str(tmp_path / "resumed")
     model, optimizer, batches, evaluate = regression()
-    trainer = Trainer(model, optimizer, batches, 4, evaluate, out, key="score")
+    trainer = Trainer(model, optimizer, batches, 4, evaluate, out, key="score", snapshots=2)
     state = {"epoch": 0, "step": 0, "loss_sum": 0.0, "loss_steps": 0, "best": -np.inf, "best_epoch": 0,
              "history": [], "seconds": 0.0}
     for epoch in range(stop_at[0] + 1):
@@ -98,12 +122,23 @@ def test_resume_from_a_step_gives_the_uninterrupted_weights(tmp_path, stop_at):
     trainer.save_resume_point(state)
     with open(os.path.join(out, "metrics.jsonl"), "a") as f:  # a torn line, as a kill while writing leaves
         f.write('{"epoch": 9, "dev_sc')
+    os.makedirs(os.path.join(out, "snapshots"), exist_ok=True)  # kept weights a kill left behind
+    for name in ("epoch9.weights.h5", ".tmp-epoch3.weights.h5-x.weights.h5"):
+        open(os.path.join(out, "snapshots", name), "w").close()
 
     model, optimizer, batches, evaluate = regression()  # a new process
-    Trainer(model, optimizer, batches, 4, evaluate, out, key="score").fit(resume=True)
+    Trainer(model, optimizer, batches, 4, evaluate, out, key="score", snapshots=2).fit(resume=True)
     for a, b in zip(uninterrupted, model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert [r["epoch"] for r in read_metrics(out)] == [1, 2, 3, 4]  # no repeated and no torn record
+    kept = sorted(os.listdir(os.path.join(out, "snapshots")))
+    assert kept == sorted(os.listdir(tmp_path / "full" / "snapshots")) and len(kept) == 2
+    for name in kept:  # the same epochs' weights as the uninterrupted run's
+        model.load_weights(os.path.join(out, "snapshots", name))
+        resumed = model.get_weights()
+        model.load_weights(str(tmp_path / "full" / "snapshots" / name))
+        for a, b in zip(model.get_weights(), resumed):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_non_finite_loss_stops_with_a_clear_error(tmp_path):

@@ -80,6 +80,43 @@ def test_seeds_killed_between_members_resume_to_the_same_submission(small_sample
 
 
 @pytest.mark.trains
+def test_reading_comprehension_seeds_average_each_members_best_epochs_and_resume_to_the_same_submission(
+        small_sample, tiny_bert_dir, tmp_path):
+    """SEEDS=N for reading comprehension: each member keeps its SEEDS_SNAPSHOTS best epochs (the others' weights
+    removed), the count dev chose is saved, predict.py --model-dir OUT predicts the submission again, and a run
+    killed between members ends with the same submission."""
+    from common.model_dir import best_epochs, read_metrics
+
+    name, full = "reading_comprehension", tmp_path / "full"
+    args = ["-m", "pipeline", name, *recipe(small_sample, tiny_bert_dir, 4, name), "--maxlen", "128",
+            "--train-args", "--ema 0", "--seeds", "2"]
+    result = run(*args, "--out", str(full))
+    assert result.returncode == 0, result.stderr[-3000:]
+    kept = track(name).SEEDS_SNAPSHOTS
+    for member in ("seed-42", "seed-43"):
+        epochs = best_epochs(read_metrics(str(full / member)), kept)
+        assert sorted(os.listdir(full / member / "snapshots")) == sorted(f"epoch{e}.weights.h5" for e in epochs)
+        assert json.load(open(full / member / "config.json"))["run"]["snapshots"] == kept
+    seeds = json.load(open(full / "seeds.json"))
+    scores = seeds["chosen_on_dev"]["snapshots_dev_f1"]
+    chosen = max(range(1, kept + 1), key=lambda k: (scores[str(k)], -k))  # of equal scores, the fewest
+    assert seeds["chosen_on_dev"]["snapshots"] == chosen and seeds["ensemble_dev_f1"] == scores[str(chosen)]
+    assert json.load(open(full / "ensemble.json"))["snapshots"] == (None if chosen == 1 else chosen)
+    test = small_sample / name / "test1.json"
+    assert validate(name, str(test), str(full / "submission.json")) == ([], len(track(name).load(str(test),
+                                                                                                  report=False)))
+    result = predict_here(name, "--model-dir", str(full), "--input", str(test), "--output", str(tmp_path / "again.json"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "again.json").read_bytes() == (full / "submission.json").read_bytes()
+    resumed = tmp_path / "resumed"  # killed between the members: the first finished, the second never started
+    shutil.copytree(full / "seed-42", resumed / "seed-42")
+    result = run(*args, "--out", str(resumed))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "seed-42: finished, kept" in result.stdout
+    assert (resumed / "submission.json").read_bytes() == (full / "submission.json").read_bytes()
+
+
+@pytest.mark.trains
 def test_kfold_trains_each_fold_once_and_submits_the_folds_ensemble(small_sample, tiny_bert_dir, tmp_path):
     out = tmp_path / "kfold"
     args = ["-m", "tools.kfold", TRACK, "--folds", "2", "--out", str(out), *recipe(small_sample, tiny_bert_dir, 6), *SHORT_RUN]
@@ -351,7 +388,8 @@ def test_the_pipeline_keeps_a_finished_model_and_resumes_an_interrupted_one(tmp_
 def test_a_seeds_run_of_reading_comprehension_saves_the_default_way_to_combine(small_sample, tmp_path, monkeypatch,
                                                                                  capsys):
     """Reading comprehension: SEEDS=N's ensemble.json names no rule, so predict.py --model-dir OUT averages the
-    members' probabilities, as predict.py --model-dir A B C does."""
+    members' probabilities, as predict.py --model-dir A B C does; its members keep their SEEDS_SNAPSHOTS best
+    epochs, and the count chosen on dev is saved."""
     import pipeline
     import tools.runs
     from common.model_dir import read_ensemble
@@ -359,15 +397,44 @@ def test_a_seeds_run_of_reading_comprehension_saves_the_default_way_to_combine(s
 
     name, out = "reading_comprehension", tmp_path / "out"
     gold = dureader.load(str(small_sample / name / "dev.json"), report=False)
-    monkeypatch.setattr(tools.runs, "train_member", lambda track, member, arguments: None)
+    trained, asked = [], []
+    monkeypatch.setattr(tools.runs, "train_member", lambda track, member, arguments: trained.append(arguments))
     monkeypatch.setattr(tools.runs, "best_dev", lambda member: (30.0, None))
-    monkeypatch.setattr(tools.runs, "ensemble_on_dev", lambda track, members, dev: (
-        None, gold, {q.id: q.answers[0] for q in gold}, None))
+    choice = {"votes": None, "snapshots": 2, "snapshots_dev_f1": {1: 90.0, 2: 100.0, 3: 95.0}}
+    monkeypatch.setattr(tools.runs, "ensemble_on_dev", lambda track, members, dev, snapshots: (
+        asked.append(snapshots), (None, gold, {q.id: q.answers[0] for q in gold}, choice))[1])
     pipeline.train_seeds(name, str(out), 2, ["--data-dir", str(small_sample / name)])
+    kept = track(name).SEEDS_SNAPSHOTS
+    assert kept > 1 and asked == [kept]
+    assert all(a[a.index("--snapshots") + 1] == str(kept) for a in trained) and len(trained) == 2
     saved = read_ensemble(str(out), track(name))
-    assert saved["combine"] is None and saved["chosen_on"] is None and saved["votes"] is None
+    assert saved["combine"] is None and saved["chosen_on"] == "dev" and saved["votes"] is None
+    assert saved["snapshots"] == 2
     assert json.load(open(out / "seeds.json"))["ensemble_dev_f1"] == 100.0
-    assert "ensemble of 2 seeds: dev F1 100.0000 averaged\n" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ensemble of 2 seeds: dev F1 100.0000 averaged, each member by its 2 best epochs\n" in printed
+    assert "dev F1 by the count of best epochs a member: 1: 90.0000, 2: 100.0000, 3: 95.0000" in printed
+
+
+def test_a_seeds_run_keeps_the_snapshots_its_recipe_asks_for(small_sample, tmp_path, monkeypatch):
+    """--train-args "--snapshots K" overrides the track's SEEDS_SNAPSHOTS; where dev keeps 1, ensemble.json says
+    null (each member's best epoch)."""
+    import pipeline
+    import tools.runs
+    from common.model_dir import read_ensemble
+    from reading_comprehension import dureader
+
+    name, out = "reading_comprehension", tmp_path / "out"
+    gold = dureader.load(str(small_sample / name / "dev.json"), report=False)
+    trained = []
+    monkeypatch.setattr(tools.runs, "train_member", lambda track, member, arguments: trained.append(arguments))
+    monkeypatch.setattr(tools.runs, "best_dev", lambda member: (30.0, None))
+    monkeypatch.setattr(tools.runs, "ensemble_on_dev", lambda track, members, dev, snapshots: (
+        None, gold, {q.id: q.answers[0] for q in gold}, {"votes": None, "snapshots": 1,
+                                                          "snapshots_dev_f1": dict.fromkeys(range(1, snapshots + 1), 1.0)}))
+    pipeline.train_seeds(name, str(out), 2, ["--data-dir", str(small_sample / name), "--snapshots", "5"])
+    assert all(a.count("--snapshots") == 1 and a[a.index("--snapshots") + 1] == "5" for a in trained)
+    assert read_ensemble(str(out), track(name))["snapshots"] is None
 
 
 def test_the_pipeline_expands_a_leading_tilde_that_make_quoted(tmp_path, monkeypatch, capsys):

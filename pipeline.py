@@ -144,7 +144,9 @@ def train_seeds(name, out, n, arguments, first_seed=42):
     from tools.runs import best_dev, ensemble_on_dev, train_member
 
     t = track(name)
-    snapshots = _option(arguments, "--snapshots")
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--snapshots")
+    snapshots = parser.parse_known_args(arguments)[0].snapshots  # --snapshots K or --snapshots=K of TRAIN_ARGS
     if snapshots is None:
         snapshots = str(getattr(t, "SEEDS_SNAPSHOTS", 1))
         arguments = [*arguments, "--snapshots", snapshots]

@@ -434,6 +434,9 @@ def test_a_seeds_run_keeps_the_snapshots_its_recipe_asks_for(small_sample, tmp_p
                                                           "snapshots_dev_f1": dict.fromkeys(range(1, snapshots + 1), 1.0)}))
     pipeline.train_seeds(name, str(out), 2, ["--data-dir", str(small_sample / name), "--snapshots", "5"])
     assert all(a.count("--snapshots") == 1 and a[a.index("--snapshots") + 1] == "5" for a in trained)
+    trained.clear()
+    pipeline.train_seeds(name, str(out), 1, ["--data-dir", str(small_sample / name), "--snapshots=2"])
+    assert trained == [["--data-dir", str(small_sample / name), "--snapshots=2", "--seed", "42"]]
     assert read_ensemble(str(out), track(name))["snapshots"] is None
 
 

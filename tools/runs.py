@@ -179,17 +179,15 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto", snap
     # each member alone, its K best epochs averaged: members of one run share their settings, so the check of
     # how they read text that load_predictor makes for an ensemble is not needed
     each = [load_predictor(t, [d], batch_size, precision, snapshots=snapshots) for d in model_dirs]
-    record = {"votes": None}
-    predictor, rows, averaged_f1 = None, None, None
+    scores, best = {}, None
     for k in range(1, snapshots + 1):
         candidate = ensemble([leading(p, k) for p in each])
         candidate_rows = t.to_submission(items, candidate.predict(t.inputs(items), progress))
-        f1 = t.score(items, candidate_rows)["f1"]
-        record.setdefault("snapshots_dev_f1", {})[k] = f1
-        if averaged_f1 is None or f1 > averaged_f1:
-            predictor, rows, averaged_f1, record["snapshots"] = candidate, candidate_rows, f1, k
-    if snapshots == 1:
-        del record["snapshots"], record["snapshots_dev_f1"]
+        scores[k] = t.score(items, candidate_rows)["f1"]
+        if best is None or scores[k] > scores[best]:  # of equal scores, the fewest epochs
+            best, predictor, rows = k, candidate, candidate_rows
+    averaged_f1 = scores[best]
+    record = {"votes": None, **({"snapshots": best, "snapshots_dev_f1": scores} if snapshots > 1 else {})}
     if not votes:
         return predictor, items, rows, record if snapshots > 1 else None
     voting = Voting([leading(p, 1) for p in each], 1, t.vote_key)

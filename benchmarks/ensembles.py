@@ -2,6 +2,7 @@
 
     python -m benchmarks ensembles [--parts seeds kfold thresholds speed] [--sets yardstick real] [--real-dir DIR]
                                    [--tracks ...] [--regime pretrained] [--seeds 42 43 44] [--folds 5]
+                                   [--epochs 6] [--snapshots K]
 
 seeds       per set and track: the default recipe trained with each seed (the learning benchmark's runs, reused
             when recorded), each member's test F1 and that of their ensemble as pipeline --seeds makes it
@@ -11,7 +12,8 @@ seeds       per set and track: the default recipe trained with each seed (the le
             range of the ensemble's margins over its members' mean and best, and the share of draws meeting it;
             reading comprehension: dev and test F1 of each rule to combine start and end distributions (SEEDS=N
             and predict.py average probabilities, the first); its members keep their SEEDS_SNAPSHOTS best
-            epochs, as SEEDS=N's do, and the ensemble of their best epochs alone is scored beside SEEDS=N's;
+            epochs, as SEEDS=N's do (any track: --snapshots K, as TRAIN_ARGS="--snapshots K" does), and
+            where they keep more than one, the ensemble of their best epochs alone is scored beside SEEDS=N's;
 kfold       per set and track: tools.kfold's out-of-fold F1 and the test F1 of the K-fold ensemble, beside the
             single model trained on the train file alone (the seeds part's first seed), each fold model's
             and, where the models may vote, each vote's;
@@ -75,11 +77,11 @@ def scored_submission(name, items, predictions, gold, out):
     return score(name, gold, out)["f1"]
 
 
-def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeout):
-    """The default recipe's run of each seed, keeping the best epochs pipeline --seeds has its members keep (the
-    learning benchmark's directory: reused when recorded)."""
+def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeout, kept=None):
+    """The default recipe's run of each seed, keeping its `kept` best epochs (default: as many as pipeline --seeds
+    has its members keep; the learning benchmark's directory: reused when recorded)."""
     runs = []
-    kept = getattr(track(name), "SEEDS_SNAPSHOTS", 1)
+    kept = kept or getattr(track(name), "SEEDS_SNAPSHOTS", 1)
     extra = ["--snapshots", str(kept)] if kept > 1 else []
     for seed in seeds:
         out_dir = os.path.join(work, "learning", "runs", set_name, regime, name, f"default-s{seed}")
@@ -89,9 +91,10 @@ def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeou
     return runs
 
 
-def seeds_part(name, set_name, runs, data_dir, work):
+def seeds_part(name, set_name, runs, data_dir, work, snapshots=None):
     """The members' test F1 and their ensemble's as pipeline --seeds makes it (averaged at the members' mean
-    thresholds, or a vote where one scores higher on dev); the averaged ensemble's at the members' mean
+    thresholds, or a vote where one scores higher on dev; each member's 1 to `snapshots` best epochs, default the
+    track's SEEDS_SNAPSHOTS, the count chosen on dev); the averaged ensemble's at the members' mean
     thresholds and, for comparison, at thresholds chosen again for it on dev; where the models may vote, each
     vote's; the ensemble's margins over its members on resampled test sets (resampled_margins)."""
     import dataclasses
@@ -106,8 +109,8 @@ def seeds_part(name, set_name, runs, data_dir, work):
     out = os.path.join(work, "ensembles", set_name, name)
     os.makedirs(out, exist_ok=True)
     dev = find_data_files(t.FILES, data_dir)["dev"]
-    predictor, dev_items, dev_rows, choice = ensemble_on_dev(name, dirs, dev,
-                                                             snapshots=getattr(t, "SEEDS_SNAPSHOTS", 1))
+    predictor, dev_items, dev_rows, choice = ensemble_on_dev(
+        name, dirs, dev, snapshots=snapshots or getattr(t, "SEEDS_SNAPSHOTS", 1))
     chosen = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
     voting = choice if choice and "dev_f1" in choice else None
     voted = voting and voting["votes"]
@@ -534,6 +537,8 @@ def main(argv=None):
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--members", type=int, default=3, help="the speed part's ensemble size")
+    p.add_argument("--snapshots", type=int, help="the seeds part's members keep and average their 1 to K best "
+                                                 "epochs, the count chosen on dev (default: as SEEDS=N does)")
     p.add_argument("--timeout", type=int, default=14400)
     p.add_argument("--out", default=OUT)
     p.add_argument("--pool", nargs="+", metavar="RUN",
@@ -556,16 +561,19 @@ def main(argv=None):
         return 0
     if "real" in args.sets and not args.real_dir:
         p.error("--sets real needs --real-dir")
+    if args.snapshots is not None and args.snapshots < 1:
+        p.error(f"--snapshots must be at least 1, not {args.snapshots}")
     results = {}
     for set_name in args.sets if {"seeds", "kfold", "thresholds"} & set(args.parts) else ():
         data, berts, _ = lic_layout(YARDSTICK if set_name == "yardstick" else args.real_dir)
         for name in args.tracks:
             if name not in data or args.regime not in berts:
                 continue
-            runs = member_runs(name, set_name, args.regime, data, berts, args.seeds, args.epochs, args.out, args.timeout)
+            runs = member_runs(name, set_name, args.regime, data, berts, args.seeds, args.epochs, args.out,
+                               args.timeout, args.snapshots)
             if "seeds" in args.parts:
                 results.setdefault("seeds", {}).setdefault(set_name, {})[name] = seeds_part(
-                    name, set_name, runs, data[name], args.out)
+                    name, set_name, runs, data[name], args.out, args.snapshots)
                 print(f"[{set_name}] {name} seeds: {results['seeds'][set_name][name]}", flush=True)
             if "thresholds" in args.parts:
                 for run in runs:

@@ -222,3 +222,11 @@ def test_each_benchmark_names_itself_in_its_usage_as_it_is_run(name, capsys):
         benchmarks_main([name, "--help"])
     assert done.value.code == 0
     assert capsys.readouterr().out.startswith(f"usage: python -m benchmarks {name} ")
+
+
+def test_the_ensembles_benchmark_refuses_fewer_than_one_kept_epoch_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit) as done:
+        benchmarks_main(["ensembles", "--parts", "seeds", "--snapshots", "0", "--out", str(tmp_path)])
+    assert done.value.code == 2
+    assert "--snapshots must be at least 1, not 0" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -77,11 +77,10 @@ def scored_submission(name, items, predictions, gold, out):
     return score(name, gold, out)["f1"]
 
 
-def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeout, kept=None):
-    """The default recipe's run of each seed, keeping its `kept` best epochs (default: as many as pipeline --seeds
-    has its members keep; the learning benchmark's directory: reused when recorded)."""
+def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeout, kept):
+    """The default recipe's run of each seed, keeping its `kept` best epochs (the learning benchmark's directory:
+    reused when recorded)."""
     runs = []
-    kept = kept or getattr(track(name), "SEEDS_SNAPSHOTS", 1)
     extra = ["--snapshots", str(kept)] if kept > 1 else []
     for seed in seeds:
         out_dir = os.path.join(work, "learning", "runs", set_name, regime, name, f"default-s{seed}")
@@ -91,10 +90,10 @@ def member_runs(name, set_name, regime, data, berts, seeds, epochs, work, timeou
     return runs
 
 
-def seeds_part(name, set_name, runs, data_dir, work, snapshots=None):
+def seeds_part(name, set_name, runs, data_dir, work, snapshots):
     """The members' test F1 and their ensemble's as pipeline --seeds makes it (averaged at the members' mean
-    thresholds, or a vote where one scores higher on dev; each member's 1 to `snapshots` best epochs, default the
-    track's SEEDS_SNAPSHOTS, the count chosen on dev); the averaged ensemble's at the members' mean
+    thresholds, or a vote where one scores higher on dev; each member's 1 to `snapshots` best epochs, the count
+    chosen on dev); the averaged ensemble's at the members' mean
     thresholds and, for comparison, at thresholds chosen again for it on dev; where the models may vote, each
     vote's; the ensemble's margins over its members on resampled test sets (resampled_margins)."""
     import dataclasses
@@ -109,8 +108,7 @@ def seeds_part(name, set_name, runs, data_dir, work, snapshots=None):
     out = os.path.join(work, "ensembles", set_name, name)
     os.makedirs(out, exist_ok=True)
     dev = find_data_files(t.FILES, data_dir)["dev"]
-    predictor, dev_items, dev_rows, choice = ensemble_on_dev(
-        name, dirs, dev, snapshots=snapshots or getattr(t, "SEEDS_SNAPSHOTS", 1))
+    predictor, dev_items, dev_rows, choice = ensemble_on_dev(name, dirs, dev, snapshots=snapshots)
     chosen = predict_test(name, dirs, data_dir, os.path.join(out, "ensemble_" + t.SUBMISSION), predictor=predictor)
     voting = choice if choice and "dev_f1" in choice else None
     voted = voting and voting["votes"]
@@ -569,11 +567,12 @@ def main(argv=None):
         for name in args.tracks:
             if name not in data or args.regime not in berts:
                 continue
+            kept = args.snapshots or getattr(track(name), "SEEDS_SNAPSHOTS", 1)  # as SEEDS=N keeps by default
             runs = member_runs(name, set_name, args.regime, data, berts, args.seeds, args.epochs, args.out,
-                               args.timeout, args.snapshots)
+                               args.timeout, kept)
             if "seeds" in args.parts:
                 results.setdefault("seeds", {}).setdefault(set_name, {})[name] = seeds_part(
-                    name, set_name, runs, data[name], args.out, args.snapshots)
+                    name, set_name, runs, data[name], args.out, kept)
                 print(f"[{set_name}] {name} seeds: {results['seeds'][set_name][name]}", flush=True)
             if "thresholds" in args.parts:
                 for run in runs:

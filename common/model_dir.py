@@ -7,7 +7,8 @@ DIR/config.json: {"track", "config": the track's Config (everything predict need
     hold args.json and schema.json instead: their track converts them, common.track's legacy_config);
 DIR/model.weights.h5: the weights of the best dev epoch (float32 whatever the training precision);
 DIR/snapshots/epochE.weights.h5 (train.py --snapshots K): the weights of the K best dev epochs, the best one
-    included, which an ensemble may average (snapshot_paths);
+    included (a hard link to model.weights.h5 where the file system has them), which an ensemble may average
+    (snapshot_paths);
 DIR/training.json: present while a run writes the directory (and after a run that did not finish);
 DIR/metrics.jsonl, DIR/resume/: the epochs' records and the last resume point;
 DIR/.lock: held by the run writing the directory, for as long as it runs (RunLock).

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from common.distribute import exchange, first_error, own_rows, replica_slices
 from common.env import keras, tf
-from common.files import read_json, save_atomically, write_json, write_text
+from common.files import link_atomically, read_json, save_atomically, write_json, write_text
 from common.losses import global_sum
 from common.model_dir import METRICS, RESUME, RESUME_STATE, SNAPSHOTS, WEIGHTS, best_epochs, snapshot_file
 from common.options import SCHEDULES, StrategyError, TrainingError
@@ -368,15 +368,19 @@ class Trainer:
             metrics = self.evaluate()
             score = float(metrics[self.key])
             improved = score > state["best"]
+            best_weights = os.path.join(self.output_dir, WEIGHTS)
             if improved and self.chief:
-                save_atomically(os.path.join(self.output_dir, WEIGHTS), self.model.save_weights, suffix=".weights.h5")
+                save_atomically(best_weights, self.model.save_weights, suffix=".weights.h5")
                 if self.on_best:
                     self.on_best(metrics)
             ranked = state["history"] + [{"epoch": epoch + 1, f"dev_{self.key}": score}]
             if self.snapshots > 1 and self.chief and epoch + 1 in best_epochs(ranked, self.snapshots,
                                                                               f"dev_{self.key}"):
-                save_atomically(snapshot_file(self.output_dir, epoch + 1), self.model.save_weights,
-                                suffix=".weights.h5")
+                kept = snapshot_file(self.output_dir, epoch + 1)
+                if improved:  # the best epoch's weights are on disk already: link them rather than write them again
+                    link_atomically(best_weights, kept)
+                else:
+                    save_atomically(kept, self.model.save_weights, suffix=".weights.h5")
             failure = None
         except Exception as e:
             failure = e

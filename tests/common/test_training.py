@@ -77,7 +77,7 @@ def test_trainer_keeps_the_best_weights_and_logs(tmp_path):
 
 def test_snapshots_keep_the_weights_of_the_k_best_epochs(tmp_path):
     """--snapshots 3: the weights of the 3 best dev epochs stay (of equal scores the earlier), the best one's being
-    model.weights.h5's; an epoch that falls out of the 3 is removed, and no temporary file stays."""
+    model.weights.h5's (a hard link to it); an epoch that falls out of the 3 is removed, and no temporary file stays."""
     model, optimizer, batches, evaluate = regression(epochs=5)
     scores, weights = iter([0.5, 0.9, 0.3, 0.7, 0.9, 0.2]), {}
 
@@ -94,6 +94,7 @@ def test_snapshots_keep_the_weights_of_the_k_best_epochs(tmp_path):
         for a, b in zip(weights[epoch], model.get_weights()):
             np.testing.assert_array_equal(a, b)
     assert not any(weights[1][0] == weights[2][0])  # the epochs trained different weights
+    assert os.path.samefile(tmp_path / "model.weights.h5", tmp_path / "snapshots" / "epoch2.weights.h5")  # one copy
     model, optimizer, batches, evaluate = regression(epochs=5)
     Trainer(model, optimizer, batches, 5, evaluate, str(tmp_path / "one"), key="score").fit()
     assert not os.path.exists(tmp_path / "one" / "snapshots")  # the default keeps the best alone

@@ -1,6 +1,7 @@
 """What every track's Predictor shares to run one model or an ensemble of several: its members' models are
 called through traced functions, and their outputs averaged with weights that sum to 1."""
 import copy
+import hashlib
 
 import numpy as np
 
@@ -33,6 +34,38 @@ def traced(members, run=None):
         from common.bert import predict_function as run
     return [m.calls(run) if hasattr(m, "calls") else tuple(run(x) for x in m) if isinstance(m, tuple) else run(m)
             for m in members]
+
+
+class OutputMemory:
+    """Models' outputs kept by their inputs' content, up to `limit` bytes, so that passes over the same batches
+    (an ensemble scored on dev once per count of members) call each model once; `remembered(call)` wraps a
+    model's traced call, answering with a copy of what it kept. Calls taking features (an array of rows, positions
+    and channels: a later stage's input, which changes with the earlier stage's decisions) are not kept. After close(), calls pass through and nothing
+    stays kept."""
+
+    def __init__(self, limit):
+        self.left, self.kept, self.open = limit, {}, True
+
+    def remembered(self, call):
+        def call_once(inputs):
+            arrays = [np.ascontiguousarray(x) for x in inputs]
+            if not self.open or any(a.ndim > 2 for a in arrays):
+                return call(inputs)
+            key = (id(call_once),) + tuple((a.shape, a.dtype.str, hashlib.blake2b(a.data, digest_size=16).digest())
+                                           for a in arrays)
+            if key not in self.kept:
+                outputs = call(inputs)
+                size = sum(np.asarray(o).nbytes for o in (outputs if isinstance(outputs, list) else [outputs]))
+                if size > self.left:
+                    return outputs
+                self.left -= size
+                self.kept[key] = outputs
+            outputs = self.kept[key]
+            return [o.copy() for o in outputs] if isinstance(outputs, list) else outputs.copy()
+        return call_once
+
+    def close(self):
+        self.kept, self.open = {}, False
 
 
 def with_run(predictor, run, batch_size=None):

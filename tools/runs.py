@@ -12,6 +12,7 @@ import sys
 from tools.tracks import track
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEV_OUTPUTS_BYTES = 2 ** 30  # the members' outputs on dev that ensemble_on_dev keeps to reuse, at most
 
 
 def finished(model_dir):
@@ -169,7 +170,8 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto", snap
     questions scored under that default on test (docs/ensembles.md). choice: None, or {"votes": the count
     chosen or None, "dev_f1": {count: dev F1} (voting tracks), "averaged_dev_f1", "snapshots": the count of
     best epochs chosen, "snapshots_dev_f1": {count: dev F1}}."""
-    from common.ensemble import Voting, ensemble, leading, vote
+    from common.bert import predict_function
+    from common.ensemble import OutputMemory, Voting, ensemble, leading, vote, with_run
     from common.track import load_predictor
     from common.training import progress
 
@@ -177,8 +179,11 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto", snap
     items = t.load(dev, report=False, require_items=True)
     votes = hasattr(t, "vote_key") and len(model_dirs) > 1
     # each member alone, its K best epochs averaged: members of one run share their settings, so the check of
-    # how they read text that load_predictor makes for an ensemble is not needed
-    each = [load_predictor(t, [d], batch_size, precision, snapshots=snapshots) for d in model_dirs]
+    # how they read text that load_predictor makes for an ensemble is not needed. The passes over dev (each count
+    # of epochs, then each member alone to vote) call each model once on a batch, while the memory lasts
+    memory = OutputMemory(DEV_OUTPUTS_BYTES)
+    each = [with_run(load_predictor(t, [d], batch_size, precision, snapshots=snapshots),
+                     lambda model: memory.remembered(predict_function(model))) for d in model_dirs]
     scores, best = {}, None
     for k in range(1, snapshots + 1):
         candidate = ensemble([leading(p, k) for p in each])
@@ -189,9 +194,11 @@ def ensemble_on_dev(name, model_dirs, dev, batch_size=32, precision="auto", snap
     averaged_f1 = scores[best]
     record = {"votes": None, **({"snapshots": best, "snapshots_dev_f1": scores} if snapshots > 1 else {})}
     if not votes:
+        memory.close()  # the predictor returned predicts as any other
         return predictor, items, rows, record if snapshots > 1 else None
     voting = Voting([leading(p, 1) for p in each], 1, t.vote_key)
     lists = voting.member_predictions(t.inputs(items), progress)
+    memory.close()
     voted = {k: t.to_submission(items, vote(lists, voting.weights, k, t.vote_key)) for k in range(1, len(lists) + 1)}
     record.update(dev_f1={k: t.score(items, r)["f1"] for k, r in voted.items()}, averaged_dev_f1=averaged_f1)
     record["votes"] = chosen_votes(record["dev_f1"], averaged_f1)

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from common.ensemble import Voting, mean_weights, vote, weighted_mean
+from common.ensemble import OutputMemory, Voting, mean_weights, vote, weighted_mean
 from tests.conftest import predict_here, run
 
 TEST_FILES = {"relation_extraction": "test1_data.json", "event_extraction": "test1.json",
@@ -198,6 +198,33 @@ class Listing:
         return self.note
 
 
+def test_the_output_memory_calls_a_model_once_per_batch_while_it_lasts():
+    calls = []
+
+    def model(inputs):
+        calls.append(inputs)
+        return [inputs[0] * 2.0, inputs[0].sum(1)]
+
+    ids = np.arange(6, dtype="int32").reshape(2, 3)
+    memory = OutputMemory(limit=2 * (48 + 16))  # room for the outputs of two batches
+    first, second = memory.remembered(model), memory.remembered(model)  # two models
+    out = first([ids])
+    out[0][0, 0] = -1  # a caller changing what it got changes nothing kept
+    for a, b in zip(first([ids.copy()]), [ids * 2.0, ids.sum(1)]):  # the same content, another array
+        np.testing.assert_array_equal(a, b)
+    assert len(calls) == 1
+    second([ids])  # another model is called for itself
+    first([ids.astype("int64")])  # other dtypes, shapes or values are other batches
+    assert len(calls) == 3
+    first([ids.astype("int64")])  # the limit was reached: called again, not kept
+    first([np.ones((2, 3, 4), "float32")])
+    first([np.ones((2, 3, 4), "float32")])  # features are not kept
+    assert len(calls) == 6
+    memory.close()
+    first([ids])
+    assert len(calls) == 7 and memory.kept == {}
+
+
 def test_a_vote_keeps_what_members_of_enough_weight_predict():
     def key(element):
         return element.lower()
@@ -249,7 +276,26 @@ def test_a_model_directory_by_its_best_epochs_averages_them_as_directories_would
         outputs[label] = submission(tmp_path / f"{label}.json")
     assert outputs["kept"] == outputs["one"]
     dev = str(small_sample / name / "dev.json")
-    predictor, items, rows, choice = ensemble_on_dev(name, [str(kept)] * 2, dev, precision="fp32", snapshots=3)
+    import common.bert
+
+    batches = {}  # each model's batches, by content
+
+    def counted(model):
+        call = predict_function(model)
+
+        def count(inputs):
+            batches.setdefault(id(count), []).append(b"".join(np.ascontiguousarray(x).tobytes() for x in inputs))
+            return call(inputs)
+        return count
+
+    predict_function, common.bert.predict_function = common.bert.predict_function, counted
+    try:
+        predictor, items, rows, choice = ensemble_on_dev(name, [str(kept)] * 2, dev, precision="fp32", snapshots=3)
+    finally:
+        common.bert.predict_function = predict_function
+    # scored for 1, 2 and 3 epochs a member, each of the 6 models is called once on each batch of dev
+    assert len([b for b in batches.values() if b]) == 6
+    assert all(len(b) == len(set(b)) == len(next(iter(batches.values()))) > 0 for b in batches.values())
     assert choice["snapshots"] == 1 and len(set(choice["snapshots_dev_f1"].values())) == 1
     assert len(predictor.models) == 2 and choice["votes"] is None
 

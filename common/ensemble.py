@@ -39,9 +39,9 @@ def traced(members, run=None):
 class OutputMemory:
     """Models' outputs kept by their inputs' content, up to `limit` bytes, so that passes over the same batches
     (an ensemble scored on dev once per count of members) call each model once; `remembered(call)` wraps a
-    model's traced call, answering with a copy of what it kept. Calls taking features (an array of rows, positions
-    and channels: a later stage's input, which changes with the earlier stage's decisions) are not kept. After close(), calls pass through and nothing
-    stays kept."""
+    model's traced call, answering with a copy of what it kept. Calls taking features (an array of rows,
+    positions and channels: a later stage's input, which changes with the earlier stage's decisions) are not
+    kept. After close(), calls pass through and nothing stays kept."""
 
     def __init__(self, limit):
         self.left, self.kept, self.open = limit, {}, True

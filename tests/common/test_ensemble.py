@@ -214,7 +214,7 @@ def test_the_output_memory_calls_a_model_once_per_batch_while_it_lasts():
         np.testing.assert_array_equal(a, b)
     assert len(calls) == 1
     second([ids])  # another model is called for itself
-    first([ids.astype("int64")])  # other dtypes, shapes or values are other batches
+    first([ids.astype("int64")])  # the same values in another dtype are another batch
     assert len(calls) == 3
     first([ids.astype("int64")])  # the limit was reached: called again, not kept
     first([np.ones((2, 3, 4), "float32")])
@@ -247,7 +247,8 @@ def test_a_vote_keeps_what_members_of_enough_weight_predict():
 
 
 @pytest.mark.trains
-def test_a_model_directory_by_its_best_epochs_averages_them_as_directories_would(trained, small_sample, tmp_path):
+def test_a_model_directory_by_its_best_epochs_averages_them_as_directories_would(trained, small_sample, tmp_path,
+                                                                                  monkeypatch):
     """predict.py --snapshots K: K kept copies of the best weights predict what the model does; a kept epoch of
     other weights averages as a second directory holding them; SEEDS=N's choice of the count on dev keeps the
     fewest of equal scores; a directory keeping fewer is refused in one line."""
@@ -288,11 +289,10 @@ def test_a_model_directory_by_its_best_epochs_averages_them_as_directories_would
             return call(inputs)
         return count
 
-    predict_function, common.bert.predict_function = common.bert.predict_function, counted
-    try:
+    predict_function = common.bert.predict_function
+    with monkeypatch.context() as patched:
+        patched.setattr(common.bert, "predict_function", counted)
         predictor, items, rows, choice = ensemble_on_dev(name, [str(kept)] * 2, dev, precision="fp32", snapshots=3)
-    finally:
-        common.bert.predict_function = predict_function
     # scored for 1, 2 and 3 epochs a member, each of the 6 models is called once on each batch of dev
     assert len([b for b in batches.values() if b]) == 6
     assert all(len(b) == len(set(b)) == len(next(iter(batches.values()))) > 0 for b in batches.values())

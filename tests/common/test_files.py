@@ -1,6 +1,6 @@
 import os
 
-from common.files import link_atomically, save_atomically
+from common.files import link_atomically, write_atomically
 
 
 def test_a_linked_file_keeps_its_content_when_the_source_is_replaced(tmp_path):
@@ -8,7 +8,7 @@ def test_a_linked_file_keeps_its_content_when_the_source_is_replaced(tmp_path):
     source.write_bytes(b"epoch 2")
     link_atomically(str(source), str(kept))
     assert kept.read_bytes() == b"epoch 2" and os.path.samefile(source, kept)  # one file on disk, not two
-    save_atomically(str(source), lambda p: open(p, "wb").write(b"epoch 3"))  # how every writer here replaces a file
+    write_atomically(str(source), lambda f: f.write(b"epoch 3"))  # how every writer here replaces a file
     assert source.read_bytes() == b"epoch 3" and kept.read_bytes() == b"epoch 2"
     link_atomically(str(source), str(kept))  # over an existing file
     assert kept.read_bytes() == b"epoch 3"

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 
 from common.data import DataError
 
@@ -68,20 +67,14 @@ def save_atomically(path, save, suffix=""):
 def link_atomically(source, path):
     """Put `source`'s content at `path`, atomically: a hard link where the file system makes one (no second copy
     on disk; safe because every writer here replaces a file by renaming, never rewrites it), else a copy."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".tmp-{os.path.basename(path)}-{uuid.uuid4().hex}")
-    try:
-        os.link(source, tmp)
-    except OSError:  # a file system without hard links
-        save_atomically(path, lambda p: shutil.copyfile(source, p))
-        return
-    try:
-        os.replace(tmp, path)
-    except BaseException:
+    def link(tmp):
         os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
+        try:
+            os.link(source, tmp)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(source, tmp)
+
+    save_atomically(path, link)
 
 
 def write_text(path, text):
